@@ -1,0 +1,18 @@
+"""Overparameterization Lab: entry point. Registers every page explicitly and draws the shared sidebar."""
+
+import streamlit as st
+
+from core.device import describe, pick_device
+from ui.catalog import HOME, PHENOMENA
+
+st.set_page_config(page_title="Overparameterization Lab", page_icon=":material/hub:", layout="wide")
+
+pages = [st.Page(HOME.path, title=HOME.title, url_path=HOME.url_path, icon=HOME.icon, default=True)]
+pages += [st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon) for p in PHENOMENA]
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.toggle("Force CPU", key="force_cpu", help="Run on the CPU even when a CUDA GPU is present.")
+    st.caption(f"Device: **{describe(pick_device(st.session_state.force_cpu))}**")
+
+page.run()

@@ -1,0 +1,75 @@
+"""Benchmark: the seed script's width sweep (4 widths, 2000 full-batch SGD steps), naive vs core.
+
+The naive side is the seed's own code path (nn.Sequential + autograd + optim.SGD, one model at a
+time). Both run in one process, interleaved, and we print the median of several rounds and the
+ratio. Also printed: the time until the first partial curve reaches a page (the first progress
+report). Run: python bench/optimization.py [rounds]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.device import describe, pick_device  # noqa: E402
+from core.experiments import optimization  # noqa: E402
+
+WIDTHS = (10, 50, 200, 500)
+
+
+def naive() -> float:
+    gen = torch.Generator().manual_seed(42)
+    x = torch.randn(100, 20, generator=gen)
+    y = (torch.sin(x[:, :5].sum(1)) + 0.5 * torch.cos(x[:, 5:10].sum(1))).unsqueeze(1)
+    start = time.perf_counter()
+    for width in WIDTHS:
+        torch.manual_seed(width)
+        model = nn.Sequential(nn.Linear(20, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        losses = []
+        for _ in range(2000):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return time.perf_counter() - start
+
+
+def core_run() -> tuple[float, float]:
+    first = []
+    start = time.perf_counter()
+
+    def progress(fraction, message="", tables=None):
+        if not first:
+            first.append(time.perf_counter() - start)
+
+    optimization.run(optimization.Config(widths=WIDTHS), progress=progress, device="cpu")
+    return time.perf_counter() - start, first[0]
+
+
+def main(rounds: int = 3) -> None:
+    naive_s, core_s, first_s = [], [], []
+    core_run()  # warm-up: first-call overheads are not what we measure
+    for _ in range(rounds):
+        naive_s.append(naive())
+        total, first = core_run()
+        core_s.append(total)
+        first_s.append(first)
+    n, c = statistics.median(naive_s), statistics.median(core_s)
+    print(f"machine: {describe(pick_device(force_cpu=True))}, torch {torch.__version__}, median of {rounds}")
+    print(f"naive seed loop     {n:6.2f} s   (runs: {', '.join(f'{v:.2f}' for v in naive_s)})")
+    print(f"core (batched)      {c:6.2f} s   (runs: {', '.join(f'{v:.2f}' for v in core_s)})")
+    print(f"speed-up            {n / c:6.2f} x")
+    print(f"first curve ready   {statistics.median(first_s):6.3f} s")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

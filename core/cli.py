@@ -1,0 +1,107 @@
+"""The command line: ``python -m core list`` and ``python -m core run NAME [--set k=v ...]``.
+
+Nothing is printed until the run has finished, so a failure never leaves half an output; bad
+input exits with status 2 and one line naming the parameter and what is allowed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from core import contract
+from core.contract import ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m core", description="Overparameterization Lab experiments.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="experiments, their parameters, defaults and bounds")
+    run = sub.add_parser("run", help="run one experiment and print its result")
+    run.add_argument("name")
+    run.add_argument("--set", nargs="+", action="append", default=[], metavar="KEY=VALUE")
+    run.add_argument("--format", choices=("json", "csv"), default="json")
+    run.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
+    return parser
+
+
+def parse_sets(groups: Sequence[Sequence[str]]) -> dict[str, str]:
+    """Turn repeated ``--set k=v [k=v ...]`` into a dict; a repeated key keeps its last value."""
+    values = {}
+    for item in (i for group in groups for i in group):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set: {item!r} is not KEY=VALUE")
+        values[key.strip()] = value
+    return values
+
+
+def list_text() -> str:
+    contract.get("optimization")  # make sure every experiment is registered
+    lines = []
+    for name, exp in sorted(contract.REGISTRY.items()):
+        lines.append(f"{name}: {exp.title}")
+        for p in contract.params(exp.config):
+            default = ",".join(map(str, p.default)) if isinstance(p.default, tuple) else p.default
+            lines.append(f"  {p.name} = {default}  ({p.allowed()}) {p.help}")
+    return "\n".join(lines) + "\n"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = df.astype(object).where(df.notna(), None)
+    return [{k: _jsonable(v) for k, v in row.items()} for row in clean.to_dict(orient="records")]
+
+
+def result_text(name: str, config: Any, result: contract.Result, fmt: str) -> str:
+    if fmt == "json":
+        payload = {
+            "experiment": name,
+            "config": contract.as_dict(config),
+            "metrics": {k: _jsonable(v) for k, v in result.metrics.items()},
+            "tables": {t: _records(df) for t, df in result.tables.items()},
+        }
+        return json.dumps(payload, allow_nan=False) + "\n"
+    out = io.StringIO()
+    for table, df in result.tables.items():
+        out.write(f"# {table}\n")
+        df.to_csv(out, index=False)
+    return out.getvalue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            sys.stdout.write(list_text())
+            return 0
+        exp = contract.get(args.name)
+        config = contract.make_config(exp.config, parse_sets(args.set))
+        result = exp.execute(config, device=args.device)
+        text = result_text(exp.name, config, result, args.format)
+    except ConfigError as err:
+        sys.stderr.write(f"error: {err}\n")
+        return 2
+    sys.stdout.write(text)
+    return 0

@@ -1,0 +1,8 @@
+"""Cheap settings per page, so AppTest can exercise every control without minutes of training.
+
+Each entry is a URL query string's worth of overrides applied before the page first runs.
+"""
+
+QUICK = {
+    "optimization": {"widths": "10, 50", "steps": "200", "n": "40"},
+}

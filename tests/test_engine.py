@@ -1,0 +1,83 @@
+"""The batched engine: stacked training equals training each model alone; gradients are right."""
+
+import pytest
+import torch
+
+from core import mlp
+
+
+def _task(dtype):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 7, generator=gen, dtype=dtype)
+    y = torch.sin(x[:, :3].sum(1, keepdim=True))
+    return x, y
+
+
+def _train(stack, x, y, optimizer, steps, lr):
+    t = mlp.Trainer(stack, x, y, lr=lr, optimizer=optimizer, steps=steps)
+    t.advance(steps)
+    return t
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.002)])
+@pytest.mark.parametrize("dtype,steps,rtol", [(torch.float64, 300, 1e-9), (torch.float32, 300, 1e-4)])
+def test_batched_equals_one_at_a_time(optimizer, lr, dtype, steps, rtol):
+    x, y = _task(dtype)
+    sizes = mlp.layer_sizes(7, 16, 2)
+    seeds = [11, 12, 13, 14, 15]
+    together = _train(mlp.init_stack(sizes, seeds, dtype=dtype), x, y, optimizer, steps, lr)
+    for i, seed in enumerate(seeds):
+        alone = _train(mlp.init_stack(sizes, [seed], dtype=dtype), x, y, optimizer, steps, lr)
+        torch.testing.assert_close(together.losses[:, i], alone.losses[:, 0], rtol=rtol, atol=0)
+        for a, b in zip(together.stack.select(i).params(), alone.stack.params()):
+            torch.testing.assert_close(a, b, rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_hand_written_backward_matches_autograd():
+    x, y = _task(torch.float64)
+    stack = mlp.init_stack(mlp.layer_sizes(7, 9, 3), [1, 2, 3], dtype=torch.float64)
+    out, inputs = mlp.forward(stack, x)
+    grads = mlp.backward(stack, inputs, out, y)
+    leaves = [p.clone().requires_grad_() for p in stack.params()]
+    auto = mlp.MLPStack(leaves[0::2], leaves[1::2])
+    mlp.mse_per_model(mlp.predict(auto, x), y).sum().backward()
+    for g, leaf in zip(grads, leaves):
+        torch.testing.assert_close(g, leaf.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_sgd_on_a_wide_net_reaches_a_small_loss():
+    x, y = _task(torch.float64)
+    t = _train(mlp.init_stack(mlp.layer_sizes(7, 256, 2), [3], dtype=torch.float64), x, y, "sgd", 2000, 0.05)
+    assert float(t.losses[-1, 0]) < 0.01 * float(t.losses[0, 0])
+
+
+def test_divergence_is_detected_and_stops_early():
+    x, y = _task(torch.float32)
+    t = mlp.Trainer(mlp.init_stack(mlp.layer_sizes(7, 256, 2), [3]), x, y, lr=5.0, optimizer="sgd", steps=500)
+    mlp.train_groups([t], chunk=50)
+    assert t.diverged_step is not None and t.diverged_step < 50
+    assert t.log().losses.shape[0] == t.diverged_step
+    assert torch.isfinite(t.log().losses).all()
+
+
+def test_masks_keep_pruned_weights_at_zero():
+    x, y = _task(torch.float64)
+    stack = mlp.init_stack(mlp.layer_sizes(7, 8, 1), [4], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(1)
+    stack.masks = [(torch.rand(w.shape, generator=gen, dtype=w.dtype) > 0.5).to(w.dtype) for w in stack.weights]
+    torch._foreach_mul_(stack.weights, stack.masks)
+    _train(stack, x, y, "adam", 50, 0.01)
+    for w, m in zip(stack.weights, stack.masks):
+        assert (w[m == 0] == 0).all()
+
+
+def test_train_flops_counts_shapes():
+    # sizes (3, 4, 1), n = 10, one step: forward 2*10*(12+4), backward 2*10*(12+4) + 2*10*4.
+    assert mlp.train_flops((3, 4, 1), 10, 1) == 2 * 10 * 16 * 2 + 2 * 10 * 4
+    assert mlp.count_params((3, 4, 1)) == 3 * 4 + 4 + 4 + 1
+
+
+def test_seeds_are_independent_of_grouping():
+    a = mlp.init_stack((3, 5, 1), [7, 8])
+    b = mlp.init_stack((3, 5, 1), [8])
+    torch.testing.assert_close(a.select(1).weights[0], b.weights[0], rtol=0, atol=0)

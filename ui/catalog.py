@@ -1,0 +1,22 @@
+"""Every page of the app, in menu order; app.py registers exactly these with st.navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    url_path: str
+    icon: str
+    claim: str
+
+
+HOME = PageSpec("app_pages/home.py", "Overview", "home", ":material/home:", "")
+
+PHENOMENA = [
+    PageSpec("app_pages/optimization.py", "Bigger models train easier", "optimization", ":material/trending_down:",
+             "Wider networks reach lower training loss in fewer steps."),
+]

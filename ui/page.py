@@ -1,0 +1,156 @@
+"""The page pattern every phenomenon follows: intro and a question, controls bound to the URL,
+a cached run with live progress, the cost row, charts with their data as CSV, and "Why?"."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import contract
+from core.cache import ResultCache
+from core.contract import ConfigError, Experiment, Result
+from core.device import pick_device
+from ui import widgets
+
+#: Seconds between redraws of the live chart while a run streams its partial curves.
+LIVE_REDRAW_S = 0.25
+
+
+@st.cache_resource
+def shared_cache() -> ResultCache:
+    """One result cache per server process, shared by every session."""
+    return ResultCache(max_entries=64, max_bytes=64 * 2**20)
+
+
+def device_name() -> str:
+    """The device this session runs on: CUDA when present unless the sidebar forces the CPU."""
+    return pick_device(bool(st.session_state.get("force_cpu", False))).type
+
+
+def render(
+    experiment: Experiment,
+    *,
+    intro: str,
+    question: str,
+    why: str,
+    presets: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Result | None:
+    """Draw one experiment page; returns the Result (or None when the input was refused)."""
+    st.title(experiment.title)
+    st.markdown(f"{intro}\n\n**Predict first:** {question}")
+    fields = contract.params(experiment.config)
+    for notice in _once_per_page(experiment.name, lambda: widgets.url_notices(fields)):
+        st.info(f"Link corrected: {notice}")
+    if presets:
+        _preset_picker(experiment.name, fields, presets)
+    raw = _controls(fields)
+    config, problems = widgets.read_config(experiment.config, fields, raw)
+    for problem in problems:
+        st.warning(problem)
+    try:
+        contract.validate(config)
+        experiment.check_budget(config)
+    except ConfigError as err:
+        st.error(str(err))
+        return None
+    result, cached = _run(experiment, config)
+    _cost_row(result, cached)
+    status = result.metrics.get("status", "ok")
+    if status != "ok":
+        st.warning(f"Run stopped early: {status}")
+    _figures(experiment, result)
+    with st.expander("Why?", expanded=False):
+        st.markdown(why)
+    return result
+
+
+def _once_per_page(name: str, compute: Any) -> list[str]:
+    flag = f"_url_checked_{name}"
+    if st.session_state.get(flag):
+        return []
+    st.session_state[flag] = True
+    return compute()
+
+
+def _preset_picker(name: str, fields: list[contract.Param], presets: Mapping[str, Mapping[str, Any]]) -> None:
+    def apply() -> None:
+        chosen = presets.get(st.session_state[f"_preset_{name}"], {})
+        for p in fields:
+            value = chosen.get(p.name, p.default)
+            st.session_state[p.name] = ", ".join(map(str, value)) if p.kind is tuple else value
+
+    st.selectbox("Preset", ["(custom)", *presets], key=f"_preset_{name}", on_change=apply,
+                 help="Named settings that make the point; choosing one sets every control and the link.")
+
+
+def _controls(fields: list[contract.Param]) -> dict[str, Any]:
+    raw = {}
+    with st.expander("Controls", expanded=True):
+        main = [p for p in fields if p.name != "seed"]
+        columns = st.columns(3)
+        for i, p in enumerate(main):
+            raw[p.name] = widgets.control(p, columns[i % 3])
+    for p in fields:
+        if p.name == "seed":
+            raw[p.name] = widgets.control(p, st.sidebar)
+    return raw
+
+
+def _run(experiment: Experiment, config: Any) -> tuple[Result, bool]:
+    device = device_name()
+    bar = st.empty()
+    live = st.empty()
+    last = [0.0]
+
+    def progress(fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), text=f"Training… {message}")
+        now = time.perf_counter()
+        if tables and now - last[0] > LIVE_REDRAW_S:
+            last[0] = now
+            figures = experiment.charts(Result({}, dict(tables)))
+            if figures:
+                live.altair_chart(figures[0].chart, width="stretch")
+
+    def wait() -> None:
+        bar.progress(0.0, text="Another visitor is computing this same setting; waiting for it…")
+
+    result, cached = shared_cache().get_or_compute(
+        (experiment.name, config, device), lambda: experiment.execute(config, progress, device), wait)
+    bar.empty()
+    live.empty()
+    return result, cached
+
+
+def _cost_row(result: Result, cached: bool) -> None:
+    m = result.metrics
+    cols = st.columns(5)
+    cols[0].metric("Parameters", f"{m.get('params', 0):,}")
+    cols[1].metric("p / n", _short(m.get("p_over_n", 0)))
+    cols[2].metric("Training FLOPs", f"{m.get('flops', 0):.2g}")
+    cols[3].metric("Wall time", f"{m.get('wall_s', 0):.2f} s", help="served from the cache this time" if cached else None)
+    cols[4].metric("Device", str(m.get("device", "")).split(" ")[0])
+
+
+def _short(x: float) -> str:
+    """A number in at most ~6 characters, so the metric never truncates."""
+    return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2g}"
+
+
+def _figures(experiment: Experiment, result: Result) -> None:
+    for figure in experiment.charts(result):
+        st.subheader(figure.title)
+        st.altair_chart(figure.chart, width="stretch")
+        if figure.caption:
+            st.caption(figure.caption)
+        table = result.tables[figure.table]
+        st.download_button(
+            f"Download the data ({figure.table}.csv)",
+            table.to_csv(index=False).encode(),
+            file_name=f"{experiment.name}-{figure.table}.csv",
+            mime="text/csv",
+            key=f"csv_{experiment.name}_{figure.table}",
+        )
