@@ -12,6 +12,8 @@ pages += [st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon) for p
 page = st.navigation(pages)
 
 with st.sidebar:
+    st.toggle("Lecture mode", key="lecture", bind="query-params",
+              help="Larger type, controls folded away, and the page asks its question before it draws the chart.")
     st.toggle("Force CPU", key="force_cpu", help="Run on the CPU even when a CUDA GPU is present.")
     st.caption(f"Device: **{describe(pick_device(st.session_state.force_cpu))}**")
 

@@ -35,6 +35,12 @@ References: Du, Zhai, Poczos, Singh (2019), *Gradient descent provably optimizes
 neural networks*; Jacot, Gabriel, Hongler (2018), *Neural tangent kernel*; Allen-Zhu, Li, Song (2019),
 *A convergence theory for deep learning via over-parameterization*.
 """,
+    answers=[
+        "Wider nets: faster, and test loss no worse",
+        "Wider nets: faster, but test loss much worse (overfitting)",
+        "Wider nets: slower (more parameters to fit)",
+        "No clear difference",
+    ],
     presets={
         "The seed's setting": {},
         "Adam instead of SGD": {"optimizer": "adam", "lr": 0.001},

@@ -18,8 +18,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.device import describe, pick_device  # noqa: E402
-from core.experiments import optimization  # noqa: E402
+from core.device import describe, pick_device
+from core.experiments import optimization
 
 WIDTHS = (10, 50, 200, 500)
 

@@ -56,8 +56,7 @@ def list_text() -> str:
     for name, exp in sorted(contract.REGISTRY.items()):
         lines.append(f"{name}: {exp.title}")
         for p in contract.params(exp.config):
-            default = ",".join(map(str, p.default)) if isinstance(p.default, tuple) else p.default
-            lines.append(f"  {p.name} = {default}  ({p.allowed()}) {p.help}")
+            lines.append(f"  {p.name} = {contract.to_text(p.default)}  ({p.allowed()}) {p.help}")
     return "\n".join(lines) + "\n"
 
 

@@ -298,3 +298,12 @@ def get(name: str) -> Experiment:
 def cost_metrics(params: int, n: int, flops: float, wall_s: float, device: str) -> dict[str, Any]:
     """The cost row every experiment reports (see COST_METRICS), so cost sits beside accuracy."""
     return {"params": int(params), "p_over_n": round(params / n, 3), "flops": float(flops), "wall_s": round(wall_s, 3), "device": device}
+
+
+def to_text(value: Any) -> str:
+    """A field value as the CLI and the URL write it: lists comma-separated, booleans lower-case."""
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)

@@ -3,8 +3,9 @@ a cached run with live progress, the cost row, charts with their data as CSV, an
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ from core import contract
 from core.cache import ResultCache
 from core.contract import ConfigError, Experiment, Result
 from core.device import pick_device
-from ui import widgets
+from ui import compare, lecture, share, widgets
 
 #: Seconds between redraws of the live chart while a run streams its partial curves.
 LIVE_REDRAW_S = 0.25
@@ -38,16 +39,23 @@ def render(
     question: str,
     why: str,
     presets: Mapping[str, Mapping[str, Any]] | None = None,
+    answers: Sequence[str] | None = None,
 ) -> Result | None:
-    """Draw one experiment page; returns the Result (or None when the input was refused)."""
+    """Draw one experiment page; returns the Result (or None when nothing was run).
+
+    ``answers`` are the choices lecture mode offers for ``question`` before it reveals the chart.
+    """
+    in_lecture = lecture.enabled()
+    if in_lecture:
+        lecture.apply_style()
     st.title(experiment.title)
-    st.markdown(f"{intro}\n\n**Predict first:** {question}")
+    st.markdown(intro if in_lecture else f"{intro}\n\n**Predict first:** {question}")
     fields = contract.params(experiment.config)
-    for notice in _once_per_page(experiment.name, lambda: widgets.url_notices(fields)):
+    for notice in _once_per_page(experiment.name, lambda: widgets.correct_url(fields)):
         st.info(f"Link corrected: {notice}")
     if presets:
         _preset_picker(experiment.name, fields, presets)
-    raw = _controls(fields)
+    raw = _controls(fields, expanded=not in_lecture)
     config, problems = widgets.read_config(experiment.config, fields, raw)
     for problem in problems:
         st.warning(problem)
@@ -57,12 +65,19 @@ def render(
     except ConfigError as err:
         st.error(str(err))
         return None
+    if in_lecture and not lecture.revealed(experiment.name, config, question, answers):
+        return None
     result, cached = _run(experiment, config)
     _cost_row(result, cached)
     status = result.metrics.get("status", "ok")
     if status != "ok":
         st.warning(f"Run stopped early: {status}")
-    _figures(experiment, result)
+    pinned = compare.pin_controls(experiment, config, result)
+    if pinned is None:
+        _figures(experiment, result)
+    else:
+        _compared(experiment, pinned[1], result)
+    share.show(fields, config)
     with st.expander("Why?", expanded=False):
         st.markdown(why)
     return result
@@ -81,15 +96,15 @@ def _preset_picker(name: str, fields: list[contract.Param], presets: Mapping[str
         chosen = presets.get(st.session_state[f"_preset_{name}"], {})
         for p in fields:
             value = chosen.get(p.name, p.default)
-            st.session_state[p.name] = ", ".join(map(str, value)) if p.kind is tuple else value
+            st.session_state[p.name] = contract.to_text(value) if p.kind is tuple else value
 
     st.selectbox("Preset", ["(custom)", *presets], key=f"_preset_{name}", on_change=apply,
                  help="Named settings that make the point; choosing one sets every control and the link.")
 
 
-def _controls(fields: list[contract.Param]) -> dict[str, Any]:
+def _controls(fields: list[contract.Param], expanded: bool) -> dict[str, Any]:
     raw = {}
-    with st.expander("Controls", expanded=True):
+    with st.expander("Controls", expanded=expanded):
         main = [p for p in fields if p.name != "seed"]
         columns = st.columns(3)
         for i, p in enumerate(main):
@@ -118,8 +133,11 @@ def _run(experiment: Experiment, config: Any) -> tuple[Result, bool]:
     def wait() -> None:
         bar.progress(0.0, text="Another visitor is computing this same setting; waiting for it…")
 
-    result, cached = shared_cache().get_or_compute(
-        (experiment.name, config, device), lambda: experiment.execute(config, progress, device), wait)
+    def compute() -> Result:
+        print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
+        return experiment.execute(config, progress, device)
+
+    result, cached = shared_cache().get_or_compute((experiment.name, config, device), compute, wait)
     bar.empty()
     live.empty()
     return result, cached
@@ -142,15 +160,27 @@ def _short(x: float) -> str:
 
 def _figures(experiment: Experiment, result: Result) -> None:
     for figure in experiment.charts(result):
-        st.subheader(figure.title)
-        st.altair_chart(figure.chart, width="stretch")
-        if figure.caption:
-            st.caption(figure.caption)
-        table = result.tables[figure.table]
-        st.download_button(
-            f"Download the data ({figure.table}.csv)",
-            table.to_csv(index=False).encode(),
-            file_name=f"{experiment.name}-{figure.table}.csv",
-            mime="text/csv",
-            key=f"csv_{experiment.name}_{figure.table}",
-        )
+        _figure(experiment, figure, figure.chart, result.tables[figure.table])
+
+
+def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
+    st.info(f"Comparing **{compare.PINNED}** (faded, dashed) with **{compare.CURRENT}** (solid).")
+    st.dataframe(compare.metrics_table(pinned, current), hide_index=True)
+    for figure, chart in compare.compared_figures(experiment, pinned, current):
+        both = pd.concat([pinned.tables[figure.table].assign(run=compare.PINNED),
+                          current.tables[figure.table].assign(run=compare.CURRENT)], ignore_index=True)
+        _figure(experiment, figure, chart, both)
+
+
+def _figure(experiment: Experiment, figure: contract.Figure, chart: Any, table: pd.DataFrame) -> None:
+    st.subheader(figure.title)
+    st.altair_chart(chart, width="stretch")
+    if figure.caption:
+        st.caption(figure.caption)
+    st.download_button(
+        f"Download the data ({figure.table}.csv)",
+        table.to_csv(index=False).encode(),
+        file_name=f"{experiment.name}-{figure.table}.csv",
+        mime="text/csv",
+        key=f"csv_{experiment.name}_{figure.table}",
+    )

@@ -14,23 +14,24 @@ from core.contract import ConfigError, Param
 SLIDER_SPAN = 10_000
 
 
-def url_notices(fields: list[Param]) -> list[str]:
-    """Messages for query parameters that are not valid for this page, checked on first load
-    only; Streamlit then opens the widget at its default or nearest value."""
+def correct_url(fields: list[Param]) -> list[str]:
+    """Open a link with bad values at the nearest valid settings, and say what was changed.
+
+    Called before the widgets exist, on a page's first run only: Streamlit ignores a query value
+    its widget cannot take, and then falls back to the session state set here.
+    """
     notices = []
     for p in fields:
-        raw = st.query_params.get_all(p.name) if p.name in st.query_params else []
-        for value in raw[:1]:
-            try:
-                contract.coerce(p, value)
-            except ConfigError as err:
-                near = contract.nearest_valid(p, value)
-                notices.append(f"{err} — using {_show(near)}")
+        values = st.query_params.get_all(p.name)
+        if not values:
+            continue
+        try:
+            contract.coerce(p, values[0])
+        except ConfigError as err:
+            near = contract.nearest_valid(p, values[0])
+            st.session_state[p.name] = contract.to_text(near) if p.kind is tuple else near
+            notices.append(f"{err} — using {contract.to_text(near)}")
     return notices
-
-
-def _show(value: Any) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def control(p: Param, container: Any = st) -> Any:
@@ -58,9 +59,7 @@ def control(p: Param, container: Any = st) -> Any:
 
 
 def _initial(p: Param) -> Any:
-    if p.kind is tuple:
-        return ", ".join(str(v) for v in p.default)
-    return p.default
+    return contract.to_text(p.default) if p.kind is tuple else p.default
 
 
 def read_config(config_cls: type, fields: list[Param], raw: dict[str, Any]) -> tuple[Any, list[str]]:
@@ -72,5 +71,5 @@ def read_config(config_cls: type, fields: list[Param], raw: dict[str, Any]) -> t
             values[p.name] = contract.coerce(p, raw[p.name])
         except ConfigError as err:
             values[p.name] = contract.nearest_valid(p, raw[p.name])
-            problems.append(f"{err} — using {_show(values[p.name])}")
+            problems.append(f"{err} — using {contract.to_text(values[p.name])}")
     return config_cls(**values), problems

@@ -62,8 +62,12 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
     tables = {"curves": _curves(config, trainers), "summary": _summary(config, trainers, x_test, y_test)}
     widest = max(config.widths)
     params = mlp.count_params(sizes(config, widest))
-    metrics = {"status": _status(config, trainers), **contract.cost_metrics(
-        params, config.n, flops(config), time.perf_counter() - start, describe(dev))}
+    metrics = {
+        "status": _status(config, trainers),
+        "noise_floor": config.noise**2,
+        "baseline_test_mse": float(y_test.var(correction=0)),
+        **contract.cost_metrics(params, config.n, flops(config), time.perf_counter() - start, describe(dev)),
+    }
     return Result(metrics, tables)
 
 
@@ -110,9 +114,10 @@ def make_charts(result: Result) -> list[Figure]:
     figures = [Figure("Training loss while it trains", _curve_chart(result.tables["curves"]), "curves",
                       "Full-batch training loss per width (log scale). Wider networks drop faster and lower.")]
     if "summary" in result.tables:
-        figures.append(Figure("After training: loss and speed vs parameter count", _summary_chart(result.tables["summary"]),
-                              "summary", "Left: final train and held-out test loss. Right: the first step below the "
-                              "threshold (missing = never crossed). The dashed line is the label-noise floor on test."))
+        figures.append(Figure("After training: loss and speed vs parameter count", _summary_chart(result),
+                              "summary", "Left: final train and held-out test loss; dotted grey: the label-noise floor "
+                              "(the best any model can do on test), dashed grey: always predicting the mean. "
+                              "Right: the first step below the threshold (a width that never crossed is missing)."))
     return figures
 
 
@@ -127,7 +132,8 @@ def _curve_chart(curves: pd.DataFrame) -> alt.Chart:
     ).properties(height=320)
 
 
-def _summary_chart(summary: pd.DataFrame) -> alt.HConcatChart:
+def _summary_chart(result: Result) -> alt.HConcatChart:
+    summary = result.tables["summary"]
     agg = summary.groupby(["width", "params"], as_index=False).agg(
         train=("final_loss", "mean"), test=("test_loss", "mean"), converged_step=("converged_step", "mean"))
     long = agg.melt(id_vars=["width", "params"], value_vars=["train", "test"], var_name="set", value_name="loss")
@@ -136,7 +142,13 @@ def _summary_chart(summary: pd.DataFrame) -> alt.HConcatChart:
         y=charts.log_y("loss", "final loss (MSE)"),
         color=alt.Color("set:N", title=None),
         tooltip=["width", "params", "set", alt.Tooltip("loss:Q", format=".3g")],
-    ).properties(width=300, height=260)
+    )
+    refs = pd.DataFrame({"loss": [result.metrics["noise_floor"], result.metrics["baseline_test_mse"]],
+                         "reference": ["label-noise floor", "predict the mean"]})
+    rules = alt.Chart(refs[refs["loss"] > 0]).mark_rule(color="grey").encode(
+        y="loss:Q", strokeDash=alt.StrokeDash("reference:N", scale=alt.Scale(range=[[2, 2], [6, 3]]), title=None),
+        tooltip=["reference", alt.Tooltip("loss:Q", format=".3g")])
+    losses = alt.layer(losses, rules).resolve_scale(strokeDash="independent").properties(width=300, height=260)
     speed = alt.Chart(agg.dropna(subset=["converged_step"])).mark_line(point=True, color="#d62728").encode(
         x=charts.log_axis("params", "parameters"),
         y=alt.Y("converged_step:Q", title="steps to threshold"),
