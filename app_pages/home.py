@@ -1,8 +1,14 @@
 """Home page: the classical picture, and a card per phenomenon."""
 
+from pathlib import Path
+
+import altair as alt
 import streamlit as st
 
+from core.classical import classical_picture
 from ui.catalog import PHENOMENA
+
+THUMBS = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "thumbs"
 
 st.title("Overparameterization Lab")
 st.markdown(
@@ -10,7 +16,31 @@ st.markdown(
     "generalise. Classical theory says they should not. Each page below trains real models, live, "
     "and draws the theory beside the simulation."
 )
-for spec in PHENOMENA:
-    with st.container(border=True):
+
+st.subheader("The classical picture, and what actually happens")
+data = classical_picture()
+data = data[data["error"] < 4]
+chart = alt.Chart(data).mark_line().encode(
+    x=alt.X("ratio:Q", title="parameters per training point, p/n", scale=alt.Scale(type="log")),
+    y=alt.Y("error:Q", title="error / variance of y"),
+    color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+    tooltip=["curve", alt.Tooltip("ratio:Q", format=".3g"), alt.Tooltip("error:Q", format=".3g")],
+)
+vacuous = alt.Chart(data.head(1)).mark_rule(strokeDash=[4, 4], color="grey").encode(y=alt.datum(1))
+threshold = alt.Chart(data.head(1)).mark_rule(color="grey").encode(x=alt.datum(1))
+st.altair_chart(alt.layer(chart, vacuous, threshold).properties(height=340), width="stretch")
+st.caption(
+    "A VC-style bound says test error is at most train error + sqrt(p/n): above the dashed line it "
+    "promises nothing, and it only grows with p. The exact test error of the minimum-norm "
+    "interpolant (Hastie et al. 2019; |beta|^2 = 1, noise variance 0.25) peaks at p = n (solid grey) "
+    "and then falls again, bounded for every p/n. The pages below show why."
+)
+
+columns = st.columns(3)
+for i, spec in enumerate(PHENOMENA):
+    with columns[i % 3].container(border=True):
+        thumb = THUMBS / f"{spec.url_path}.png"
+        if thumb.exists():
+            st.image(str(thumb), width="stretch")
         st.page_link(spec.path, label=spec.title, icon=spec.icon)
         st.caption(spec.claim)

@@ -38,7 +38,9 @@ def test_page_renders_in_a_real_browser(server, chromium, spec):
             browser.wait_until_idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stError"]').count() == 0 if spec is not HOME else True
-        browser.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (browser.SCREENSHOTS / "thumbs").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(browser.SCREENSHOTS / f"{spec.url_path}.png"), full_page=True)
+        if spec is not HOME:
+            page.locator(".vega-embed").first.screenshot(path=str(browser.SCREENSHOTS / "thumbs" / f"{spec.url_path}.png"))
     finally:
         page.close()
