@@ -19,4 +19,6 @@ HOME = PageSpec("app_pages/home.py", "Overview", "home", ":material/home:", "")
 PHENOMENA = [
     PageSpec("app_pages/optimization.py", "Bigger models train easier", "optimization", ":material/trending_down:",
              "Wider networks reach lower training loss in fewer steps."),
+    PageSpec("app_pages/scaling.py", "Costs and scaling", "scaling", ":material/query_stats:",
+             "The best model size grows with compute, but slower than compute; counting inference shrinks it."),
 ]
