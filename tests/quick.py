@@ -6,4 +6,6 @@ Each entry is a URL query string's worth of overrides applied before the page fi
 QUICK = {
     "optimization": {"widths": "10, 50", "steps": "200", "n": "40"},
     "scaling": {"widths": "8, 16", "batch": "32"},
+    "implicit-bias": {"steps": "300"},
+    "benign-overfitting": {"p": "600", "repeats": "2"},
 }

@@ -21,4 +21,8 @@ PHENOMENA = [
              "Wider networks reach lower training loss in fewer steps."),
     PageSpec("app_pages/scaling.py", "Costs and scaling", "scaling", ":material/query_stats:",
              "The best model size grows with compute, but slower than compute; counting inference shrinks it."),
+    PageSpec("app_pages/implicit_bias.py", "Implicit bias", "implicit-bias", ":material/call_split:",
+             "Gradient descent picks the minimum-norm fit, or the max-margin direction, without being told."),
+    PageSpec("app_pages/benign_overfitting.py", "Benign overfitting", "benign-overfitting", ":material/blur_on:",
+             "Fitting noisy labels exactly can be harmless: a few strong directions, many weak ones."),
 ]

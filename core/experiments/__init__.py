@@ -1,6 +1,8 @@
 """One module per phenomenon; importing this package registers them all."""
 
 from core.experiments import (
+    benign_overfitting,  # noqa: F401
+    implicit_bias,  # noqa: F401
     optimization,  # noqa: F401
     scaling,  # noqa: F401
 )

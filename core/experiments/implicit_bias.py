@@ -1,0 +1,352 @@
+"""Implicit bias of gradient descent: among the many zero-loss solutions it picks a particular one.
+
+Regression (n < p least squares): GD from w0 ends at pinv(X) y + (I - pinv(X) X) w0, so from zero
+it finds the minimum-norm interpolant, and the part of w0 in the null space of X never moves.
+Classification (separable data, logistic loss): the weights grow without bound, but their
+direction converges to the hard-margin SVM's, only like 1/log t (Soudry et al. 2018).
+
+Everything is float64 numpy; GD is run step by step (it is the object of study) but recorded at
+log-spaced steps only, so 100000-step runs give small tables.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.svm import SVC
+
+from core import contract, linear
+from core.contract import Figure, Result, param
+from core.mlp import derive_seed
+
+#: Recorded steps per run (log-spaced, plus step 0 and the last).
+RECORD = 160
+#: Shift of each point along the teacher direction, so classes are separable by a clear margin.
+CLASS_GAP = 0.5
+#: C of the SVM: large enough that no slack is used, i.e. the hard-margin SVM.
+HARD_MARGIN_C = 1e10
+#: A loss this many times its start (or not finite) counts as divergence.
+BLOWUP = 1e8
+#: Steps at most in the 2-D picture (it stops earlier once the path has landed).
+PLANE_STEPS = 60
+#: |w0| in the 2-D picture (fixed: the picture is about geometry, not about the init control).
+PLANE_W0 = 1.6
+
+
+@dataclass(frozen=True)
+class Config:
+    task: str = param("regression", "least squares (n < p: many interpolants) or logistic loss on separable data",
+                      choices=("regression", "classification"))
+    n: int = param(20, "training samples", lo=1, hi=100)
+    p: int = param(100, "parameters (features)", lo=2, hi=500)
+    init: float = param(0.0, "norm of the starting point w0 (random direction); 0 starts at the origin",
+                        lo=0.0, hi=2.0, step=0.1)
+    steps: int = param(2000, "full-batch gradient steps", lo=10, hi=100_000)
+    lr: float = param(0.3, "step size as a fraction of the stable limit 2 / (largest Hessian eigenvalue)",
+                      lo=0.01, hi=1.2, step=0.01)
+    seed: int = param(0, "random seed for the data and w0", lo=0, hi=2**31 - 1)
+
+
+def flops(config: Config) -> float:
+    """Two n x p matrix-vector products per step, the SVD behind pinv and (classification) the
+    SVM's kernel matrix on the mirrored data."""
+    n, p = config.n, config.p
+    svd = 4 * n * p * min(n, p)
+    svm = 8 * n * n * p if config.task == "classification" else 0
+    return 4 * n * p * config.steps + svd + svm
+
+
+def record_steps(steps: int) -> np.ndarray:
+    """Step 0, then log-spaced steps up to the last: slow (log t) convergence needs a log axis."""
+    return np.unique(np.concatenate([[0], np.geomspace(1, steps, RECORD).round().astype(int)]))
+
+
+def run(config: Config, progress: contract.Progress | None = None, device: str | None = None) -> Result:
+    """numpy float64 on the CPU whatever ``device`` says: matrix-vector steps this small would
+    spend their time launching GPU kernels."""
+    with linear.single_threaded_blas():
+        start = time.perf_counter()
+        result = _regression(config, progress) if config.task == "regression" else _classification(config, progress)
+        result.metrics.update(contract.cost_metrics(config.p, config.n, flops(config), time.perf_counter() - start,
+                                                    "cpu (numpy float64)"))
+        return result
+
+
+def regression_problem(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X (n x p), y from a linear teacher plus noise, and w0 with |w0| = init exactly."""
+    rng = np.random.default_rng(derive_seed(config.seed, "regression"))
+    X = rng.standard_normal((config.n, config.p))
+    y = X @ (rng.standard_normal(config.p) / math.sqrt(config.p)) + 0.1 * rng.standard_normal(config.n)
+    direction = rng.standard_normal(config.p)
+    return X, y, config.init * direction / np.linalg.norm(direction)
+
+
+def _regression(config: Config, progress: contract.Progress | None) -> Result:
+    X, y, w0 = regression_problem(config)
+    n = config.n
+    pinv = np.linalg.pinv(X)
+    w_min = pinv @ y
+    limit = w_min + w0 - pinv @ (X @ w0)
+    scale = float(np.linalg.norm(w_min)) or 1.0
+    hessian_top = 2 * np.linalg.norm(X, 2) ** 2 / n  # MSE = |Xw - y|^2 / n has Hessian 2 X^T X / n
+    eta = config.lr * 2 / hessian_top
+    null0 = w0 - pinv @ (X @ w0)
+
+    def row(step: int, w: np.ndarray) -> dict:
+        moved = (w - w0) - pinv @ (X @ (w - w0))  # null-space part of the displacement
+        return {"step": step, "train_loss": float(np.mean((X @ w - y) ** 2)),
+                "dist_to_min_norm": float(np.linalg.norm(w - w_min)) / scale,
+                "dist_to_limit": float(np.linalg.norm(w - limit)) / scale,
+                "norm": float(np.linalg.norm(w)), "_moved": float(np.linalg.norm(moved)) / scale}
+
+    def update(w: np.ndarray) -> np.ndarray:
+        return w - eta * (2 / n) * (X.T @ (X @ w - y))
+
+    rows, stopped = _descend(w0.copy(), update, row, config, progress, "trajectory")
+    traj = pd.DataFrame(rows)
+    last = traj.iloc[-1]
+    metrics = {
+        "status": _divergence(stopped, config),
+        "dist_to_min_norm": float(last["dist_to_min_norm"]),
+        "dist_to_limit": float(last["dist_to_limit"]),
+        "null_space_part": float(np.linalg.norm(null0)) / scale,
+        "null_space_moved": float(traj["_moved"].max()),
+        "train_loss": float(last["train_loss"]),
+        "min_norm": scale,
+        "limit_norm": float(np.linalg.norm(limit)),
+    }
+    tables = {"trajectory": traj.drop(columns="_moved"), "plane": plane(config)}
+    return Result(metrics, tables)
+
+
+def _descend(w: np.ndarray, update: Callable[[np.ndarray], np.ndarray], row: Callable[[int, np.ndarray], dict],
+             config: Config, progress: contract.Progress | None, table: str) -> tuple[list[dict], int | None]:
+    """Run ``steps`` GD updates, recording rows at the log-spaced steps; stop at divergence
+    (returns the step) with the rows so far kept."""
+    marks = record_steps(config.steps)
+    rows = [row(0, w)]
+    first = rows[0].get("train_loss", 1.0) or 1.0
+    report_every = max(1, len(marks) // 10)
+    for i, (a, b) in enumerate(itertools.pairwise(marks)):
+        for _ in range(a, b):
+            w = update(w)
+        rows.append(row(int(b), w))
+        loss = rows[-1]["train_loss"]
+        if not math.isfinite(loss) or loss > BLOWUP * first:
+            return rows[:-1] if not math.isfinite(loss) else rows, int(b)
+        if progress is not None and (i + 1) % report_every == 0:
+            progress(b / config.steps, f"step {b} of {config.steps}", {table: pd.DataFrame(rows)[_COLUMNS[table]]})
+    return rows, None
+
+
+_COLUMNS = {"trajectory": ["step", "train_loss", "dist_to_min_norm", "dist_to_limit", "norm"],
+            "margin": ["step", "cosine_to_svm", "normalized_margin"]}
+
+
+def _divergence(stopped: int | None, config: Config) -> str:
+    if stopped is None:
+        return "ok"
+    return (f"diverged by step {stopped}: lr = {config.lr:g} of the stable limit is beyond it (above 1 the "
+            f"steepest direction overshoots more each step); use lr below 1, e.g. lr=0.5")
+
+
+def plane(config: Config) -> pd.DataFrame:
+    """The 2-D picture (p = 2, n = 1): GD from 0 and from w0, the line of solutions x.w = y, and
+    the perpendicular from w0 to it. Gradients are multiples of x, so every path runs along x,
+    perpendicular to the line, and lands at the foot of the perpendicular from its start."""
+    rng = np.random.default_rng(derive_seed(config.seed, "plane"))
+    angle = rng.uniform(0.15, 0.35) * math.pi
+    x = 1.5 * np.array([math.cos(angle), math.sin(angle)])
+    y = 1.2
+    unit = x / np.linalg.norm(x)
+    along = np.array([-unit[1], unit[0]])
+    w_min = y * x / (x @ x)
+    w0 = PLANE_W0 * (2 * along - unit) / math.sqrt(5)  # off the line, and not on the x axis through 0
+    eta = config.lr * 2 / (2 * (x @ x))
+    frames = [_plane_path("GD from 0", np.zeros(2), x, y, eta), _plane_path("GD from w0", w0, x, y, eta)]
+    foot = w_min + (w0 @ along) * along
+    span = np.array([-2.2, 2.2])
+    line = w_min + span[:, None] * along
+    frames.append(pd.DataFrame({"kind": "solutions x·w = y", "step": np.nan, "w1": line[:, 0], "w2": line[:, 1]}))
+    frames.append(pd.DataFrame({"kind": "perpendicular from w0", "step": np.nan,
+                                "w1": [w0[0], foot[0]], "w2": [w0[1], foot[1]]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _plane_path(kind: str, w: np.ndarray, x: np.ndarray, y: float, eta: float) -> pd.DataFrame:
+    points = [w]
+    for _ in range(PLANE_STEPS):
+        w = w - eta * 2 * x * (x @ w - y)
+        points.append(w)
+        if abs(x @ w - y) < 1e-4 or not np.all(np.isfinite(w)) or np.abs(w).max() > 10:
+            break
+    arr = np.array(points)
+    return pd.DataFrame({"kind": kind, "step": np.arange(len(arr), dtype=float), "w1": arr[:, 0], "w2": arr[:, 1]})
+
+
+def classification_problem(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gaussian points labelled by a random teacher, each pushed CLASS_GAP along it: separable
+    through the origin for any n and p, so the SVM without intercept exists; and w0."""
+    rng = np.random.default_rng(derive_seed(config.seed, "classification"))
+    X = rng.standard_normal((config.n, config.p))
+    teacher = rng.standard_normal(config.p)
+    teacher /= np.linalg.norm(teacher)
+    y = np.where(X @ teacher >= 0, 1.0, -1.0)
+    direction = rng.standard_normal(config.p)
+    return X + CLASS_GAP * y[:, None] * teacher, y, config.init * direction / np.linalg.norm(direction)
+
+
+def hard_margin_svm(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The hard-margin linear SVM through the origin: min |w| subject to y_i x_i.w >= 1.
+
+    scikit-learn's SVC always fits an intercept; on the mirrored data set {(x, y), (-x, -y)}
+    the optimal intercept is 0 by symmetry, so SVC there solves exactly the problem without one
+    (LinearSVC(fit_intercept=False) would too, but liblinear needs minutes at a hard-margin C)."""
+    svm = SVC(kernel="linear", C=HARD_MARGIN_C, tol=1e-10).fit(np.vstack([X, -X]), np.concatenate([y, -y]))
+    return svm.coef_.ravel().astype(float)
+
+
+def _classification(config: Config, progress: contract.Progress | None) -> Result:
+    X, y, w0 = classification_problem(config)
+    n = config.n
+    w_svm = hard_margin_svm(X, y)
+    svm_dir = w_svm / np.linalg.norm(w_svm)
+    signed = X * y[:, None]
+    smoothness = np.linalg.norm(X, 2) ** 2 / (4 * n)  # logistic loss: Hessian <= X^T X / (4n)
+    eta = config.lr * 2 / smoothness
+
+    def row(step: int, w: np.ndarray) -> dict:
+        margins = signed @ w
+        norm = float(np.linalg.norm(w))
+        return {"step": step, "train_loss": float(np.mean(np.logaddexp(0.0, -margins))),
+                "cosine_to_svm": float(w @ svm_dir) / norm if norm > 0 else 0.0,
+                "normalized_margin": float(margins.min()) / norm if norm > 0 else 0.0, "norm": norm}
+
+    def update(w: np.ndarray) -> np.ndarray:
+        return w + eta * (signed.T @ expit(-(signed @ w))) / n
+
+    rows, _ = _descend(w0, update, row, config, progress, "margin")
+    table = pd.DataFrame(rows)
+    last = table.iloc[-1]
+    metrics = {
+        "status": "ok",
+        "cosine_to_svm": float(last["cosine_to_svm"]),
+        "normalized_margin": float(last["normalized_margin"]),
+        "svm_margin": float(1 / np.linalg.norm(w_svm)),
+        "train_loss": float(last["train_loss"]),
+        "weight_norm": float(last["norm"]),
+    }
+    return Result(metrics, {"margin": table[_COLUMNS["margin"]]})
+
+
+def make_charts(result: Result) -> list[Figure]:
+    tables = result.tables
+    figures = []
+    if "trajectory" in tables:
+        figures.append(Figure("Where gradient descent goes", _trajectory_chart(result), "trajectory",
+                              "Distance of the iterate to the minimum-norm interpolant and to the predicted limit "
+                              "pinv(X)y + (I − pinv(X)X)w0, relative to |pinv(X)y|. The dashed line is the "
+                              "theory's plateau: |null-space part of w0| / |pinv(X)y|."))
+    if "plane" in tables:
+        figures.append(Figure("The same in two dimensions (p = 2, n = 1)", _plane_chart(tables["plane"]), "plane",
+                              "Every point on the grey line fits the one data point exactly. Gradients are multiples of x, "
+                              "so GD moves perpendicular to the line and lands at the foot of the perpendicular from "
+                              "where it started: from 0 that is the minimum-norm solution."))
+    if "margin" in tables:
+        figures.append(Figure("The direction converges to the max-margin SVM, slowly", _cosine_chart(tables["margin"]),
+                              "margin", "1 − cosine between GD's weights and the hard-margin SVM (scikit-learn), on "
+                              "log axes: a straight line would be a power law; this is slower."))
+        if "svm_margin" in result.metrics:
+            figures.append(Figure("The margin closes like 1 / log t", _margin_chart(result), "margin",
+                                  "SVM margin minus GD's normalized margin min_i y_i x_i·w / |w|. The dashed line is "
+                                  "the rate of Soudry et al. (2018), C / log t, matched at the last step."))
+    return figures
+
+
+def _log_step_x() -> alt.X:
+    return alt.X("step:Q", title="step (log)", scale=alt.Scale(type="log"))
+
+
+def _trajectory_chart(result: Result) -> alt.Chart:
+    traj = result.tables["trajectory"]
+    long = traj[traj["step"] > 0].melt(id_vars="step", value_vars=["dist_to_min_norm", "dist_to_limit"],
+                                        var_name="distance to", value_name="relative distance")
+    long["relative distance"] = long["relative distance"].clip(lower=1e-16)
+    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=_log_step_x(), y=alt.Y("relative distance:Q", scale=alt.Scale(type="log"), title="distance / |pinv(X) y|"),
+        color=alt.Color("distance to:N", title=None, scale=alt.Scale(domain=["dist_to_min_norm", "dist_to_limit"],
+                                                                      range=["#1f77b4", "#d62728"])),
+        tooltip=["step", "distance to", alt.Tooltip("relative distance:Q", format=".3g")])
+    plateau = result.metrics.get("null_space_part")
+    if not plateau:
+        return lines.properties(height=300)
+    rule = alt.Chart(pd.DataFrame({"theory": [plateau]})).mark_rule(strokeDash=[6, 4], color="#1f77b4").encode(
+        y="theory:Q", tooltip=[alt.Tooltip("theory:Q", format=".3g", title="predicted plateau")])
+    return alt.layer(lines, rule).properties(height=300)
+
+
+def _plane_chart(data: pd.DataFrame) -> alt.Chart:
+    scale = alt.Scale(domain=[-2.5, 2.5], nice=False)
+    x, y = alt.X("w1:Q", scale=scale, title="w1"), alt.Y("w2:Q", scale=scale, title="w2")
+    kinds = ["solutions x·w = y", "perpendicular from w0", "GD from 0", "GD from w0"]
+    color = alt.Color("kind:N", title=None, scale=alt.Scale(domain=kinds, range=["#888888", "#bbbbbb", "#1f77b4", "#d62728"]))
+    static = alt.Chart(data[data["step"].isna()]).mark_line(clip=True).encode(
+        x=x, y=y, color=color, detail="kind:N", order="w1:Q",
+        strokeDash=alt.condition(alt.datum.kind == "perpendicular from w0", alt.value([5, 4]), alt.value([1, 0])))
+    paths = alt.Chart(data[data["step"].notna()]).mark_line(point=True, clip=True).encode(
+        x=x, y=y, color=color, order="step:Q", tooltip=["kind", "step", alt.Tooltip("w1:Q", format=".3f"),
+                                                        alt.Tooltip("w2:Q", format=".3f")])
+    labels = alt.Chart(_plane_labels(data)).mark_text(align="left", dx=7, dy=-7, fontSize=13).encode(
+        x=x, y=y, text="label:N")
+    return alt.layer(static, paths, labels).properties(width=420, height=420)
+
+
+def _plane_labels(data: pd.DataFrame) -> pd.DataFrame:
+    """w0 and the two landing points (the last point of each path)."""
+    from_zero = data[data["kind"] == "GD from 0"]
+    from_w0 = data[data["kind"] == "GD from w0"]
+    rows = [("w0", from_w0.iloc[0]), ("min-norm", from_zero.iloc[-1]), ("limit from w0", from_w0.iloc[-1])]
+    return pd.DataFrame([{"label": label, "w1": r["w1"], "w2": r["w2"]} for label, r in rows])
+
+
+def _cosine_chart(margin: pd.DataFrame) -> alt.Chart:
+    data = margin[margin["step"] > 0].assign(gap=lambda d: (1 - d["cosine_to_svm"]).clip(lower=1e-16))
+    return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=_log_step_x(), y=alt.Y("gap:Q", scale=alt.Scale(type="log"), title="1 − cosine to the SVM direction"),
+        tooltip=["step", alt.Tooltip("cosine_to_svm:Q", format=".6f")]).properties(height=280)
+
+
+def _margin_chart(result: Result) -> alt.Chart:
+    margin = result.tables["margin"]
+    svm = result.metrics["svm_margin"]
+    data = margin[margin["step"] > 1].assign(gap=lambda d: svm - d["normalized_margin"])
+    data = data[data["gap"] > 0]
+    x, y = _log_step_x(), alt.Y("gap:Q", scale=alt.Scale(type="log"), title="SVM margin − normalized margin")
+    sim = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
+        x=x, y=y, tooltip=["step", alt.Tooltip("normalized_margin:Q", format=".4f")])
+    if data.empty:
+        return sim.properties(height=260)
+    last = data.iloc[-1]
+    rate = data[["step"]].assign(gap=lambda d: last["gap"] * math.log(last["step"]) / np.log(d["step"]))
+    theory = alt.Chart(rate).mark_line(strokeDash=[6, 4], color="grey").encode(x=x, y=y)
+    return alt.layer(sim, theory).properties(height=260)
+
+
+EXPERIMENT = contract.register(contract.Experiment(
+    name="implicit-bias",
+    title="Implicit bias of gradient descent",
+    config=Config,
+    run=run,
+    flops=flops,
+    charts=make_charts,
+    summary="Among infinitely many perfect fits, gradient descent picks the smallest (least squares from 0) "
+            "or the max-margin direction (logistic loss).",
+))

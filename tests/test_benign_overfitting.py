@@ -1,0 +1,191 @@
+"""Benign overfitting: exact bias and variance of the min-norm interpolant against dense
+computations, sampling and the closed-form theory; the four spectra's verdicts; the seed's faults."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import StandardScaler
+
+from core import cli, contract, linear
+from core.experiments import benign_overfitting as bo
+
+EXP = bo.EXPERIMENT
+
+
+@pytest.fixture(scope="module")
+def spiked():
+    return EXP.execute(bo.Config())
+
+
+@pytest.fixture(scope="module")
+def isotropic():
+    return EXP.execute(bo.Config(spectrum="isotropic", p=1000, repeats=10))
+
+
+def test_tables_have_the_contract_columns(spiked):
+    assert list(spiked.tables["sweep"].columns) == ["p", "ratio", "train_mse", "excess_risk", "bias", "variance"]
+    assert list(spiked.tables["spectrum"].columns) == ["index", "eigenvalue"]
+    assert len(spiked.tables["spectrum"]) == 20_000
+    for key in ("train_mse", "excess_risk", "bias", "variance", "signal_r2", "r0", "k_star", "R_k_star", "verdict"):
+        assert key in spiked.metrics
+    assert spiked.metrics["signal_r2"] == 1.0
+
+
+def test_the_min_norm_solution_interpolates(spiked, isotropic):
+    for result in (spiked, isotropic):
+        # every p of the sweep fits the noisy labels (variance ~1.25) to machine precision
+        assert result.tables["sweep"]["train_mse"].max() < 1e-18  # measured 3.8e-23 at p = 1.1 n
+
+
+def test_spiked_spectrum_is_benign(spiked):
+    m, s2 = spiked.metrics, 0.5**2
+    assert m["status"] == "ok"
+    assert m["verdict"] == "benign"
+    assert m["variance"] < 0.1 * s2  # measured 0.0142 = 5.7% of s2
+    assert m["excess_risk"] < 0.1 * s2  # measured 0.0159
+    # the weak directions absorb more noise as p grows: the variance falls all along the sweep
+    assert spiked.tables["sweep"]["variance"].is_monotonic_decreasing
+    # Bartlett et al.'s ranks, by hand: r0 = 5 + 19995 * 2e-4, k* = 5, R_5 = 19995
+    assert m["r0"] == pytest.approx(5 + 19995 * 2e-4, rel=1e-6)
+    assert m["k_star"] == 5 and m["R_k_star"] == pytest.approx(19995)
+
+
+def test_isotropic_at_large_p_matches_hastie_et_al(isotropic):
+    """Mean over 10 training sets at p/n = 10 vs r2(1 - 1/gamma) + s2/(gamma - 1); within 3%."""
+    m = isotropic.metrics
+    theory = float(linear.hastie_excess_risk(10.0, 1.0, 0.25))
+    assert m["excess_risk"] == pytest.approx(theory, rel=0.03)  # measured 0.9284 vs 0.9278
+    assert m["bias"] == pytest.approx(1 - 1 / 10, rel=0.03)
+    assert m["variance"] == pytest.approx(0.25 / 9, rel=0.1)
+    assert m["verdict"].startswith("not benign: r0/n = 10")
+
+
+def test_seeds_setting_isotropic_p_5n_is_not_benign():
+    m = EXP.execute(bo.Config(spectrum="isotropic", p=500, k=10, noise=0.3, repeats=10)).metrics
+    # the interpolant learns only about 1/5 of the signal (signal_r2 = 1)
+    assert m["bias"] == pytest.approx(0.8, rel=0.05)  # measured 0.78
+    assert m["verdict"].startswith("not benign: r0/n = 5")
+
+
+def test_exponential_spectrum_is_harmful():
+    m = EXP.execute(bo.Config(spectrum="exponential")).metrics
+    s2 = 0.5**2
+    assert m["status"] == "ok"
+    assert m["variance"] > 10 * s2  # measured 5.2 = 21 s2
+    assert m["excess_risk"] > m["signal_r2"]  # worse than predicting 0
+    assert m["verdict"].startswith("not benign: no k has r_k >= n")
+
+
+def test_simulation_agrees_with_the_deterministic_equivalent(spiked):
+    """Theory lines vs the mean of the exact terms at the last p, spiked case: within 15%."""
+    risk = spiked.tables["risk"]
+    at_end = risk[risk["p"] == 20_000]
+    sim = at_end[at_end["source"] == "simulation"].groupby("term")["value"].mean()
+    theory = at_end[at_end["source"] == "theory"].set_index("term")["value"]
+    for term in ("excess_risk", "bias", "variance"):
+        assert sim[term] == pytest.approx(theory[term], rel=0.15)  # measured 0.0159 vs 0.0150 excess
+
+
+def test_deterministic_equivalent_is_hastie_for_isotropic_features():
+    theta = np.array([0.6, 0.8])  # |theta|^2 = 1
+    for p in (40, 80, 150, 400, 5000):
+        terms = linear.ridgeless_equivalent(np.ones(p), theta, 100, 0.3)
+        assert terms.excess_risk == pytest.approx(float(linear.hastie_excess_risk(p / 100, 1.0, 0.3)), rel=1e-9)
+
+
+def test_exact_terms_equal_a_dense_pseudoinverse_computation():
+    """The n x n Gram route against pinv(X) with the p x p covariance, at a sweep point."""
+    config = bo.Config(spectrum="power-law", p=600, repeats=1)
+    eigs = bo.spectrum(config.spectrum, config.p, config.k, config.weak)
+    theta = bo.true_coefficients(config, eigs)
+    z, signal, y = bo.draw(config, eigs, theta, 0)
+    X = z * np.sqrt(eigs)
+    pinv = np.linalg.pinv(X)
+    gap = -pinv @ signal
+    gap[: config.k] += theta
+    bias = gap @ np.diag(eigs) @ gap
+    variance = config.noise**2 * np.trace(pinv.T @ np.diag(eigs) @ pinv)
+    row = EXP.execute(config).tables["sweep"].iloc[-1]
+    assert row["p"] == 600
+    assert row["bias"] == pytest.approx(bias, rel=1e-8)
+    assert row["variance"] == pytest.approx(variance, rel=1e-8)
+    assert row["train_mse"] < 1e-20 and np.mean((X @ (pinv @ y) - y) ** 2) < 1e-20
+
+
+def test_variance_trace_is_the_noise_average():
+    """s2 tr(C) against 4000 sampled noise vectors: the mean of |S^1/2 X^T G^-1 eps|^2 (within 5%)."""
+    rng = np.random.default_rng(7)
+    eigs = bo.spectrum("spiked", 800, 5, 1e-2)
+    X = rng.standard_normal((60, 800)) * np.sqrt(eigs)
+    solve = linear.GramSolve(X @ X.T)
+    eps = rng.standard_normal((60, 4000))
+    fits = X.T @ solve.solve(eps)
+    sampled = np.mean(np.sum(eigs[:, None] * fits**2, axis=0))
+    assert linear.variance_trace(solve, X, eigs) == pytest.approx(sampled, rel=0.05)
+
+
+def test_effective_ranks_by_hand():
+    ranks = linear.effective_ranks(bo.spectrum("spiked", 1000, 3, 0.01), n=100)
+    assert ranks.r0 == pytest.approx(3 + 997 * 0.01)
+    assert ranks.k_star == 3 and ranks.R_k_star == pytest.approx(997)
+    iso = linear.effective_ranks(np.ones(500), n=100)
+    assert (iso.r0, iso.k_star, iso.R_k_star) == (500, 0, 500)
+    assert linear.effective_ranks(bo.spectrum("exponential", 20_000, 5, 0.0), n=100).k_star is None
+
+
+def test_what_the_seed_script_actually_measured():
+    """Centring the columns without an intercept leaves X of rank n - 1, so the 'interpolant'
+    misses exactly the mean of y: train MSE = mean(y)^2. Uncentred, it interpolates."""
+    rng = np.random.default_rng(42)
+    X = rng.standard_normal((100, 500))
+    w = np.zeros(500)
+    w[:10] = rng.standard_normal(10)
+    y = X @ w + 0.3 * rng.standard_normal(100)
+    centred = StandardScaler().fit_transform(X)
+    assert np.linalg.matrix_rank(centred) == 99
+    fit = centred @ np.linalg.lstsq(centred, y, rcond=None)[0]
+    assert np.mean((fit - y) ** 2) == pytest.approx(y.mean() ** 2, rel=1e-6)
+    assert np.mean((X @ np.linalg.lstsq(X, y, rcond=None)[0] - y) ** 2) < 1e-20
+
+
+def test_singular_gram_is_reported_not_raised():
+    result = EXP.execute(bo.Config(spectrum="exponential", k=2, p=2000, repeats=1))
+    assert result.metrics["status"].startswith("X X^T is numerically singular")
+    assert np.isfinite(result.tables["sweep"][["bias", "variance"]].to_numpy()).all()
+
+
+def test_same_config_same_numbers():
+    config = bo.Config(p=600, repeats=2)
+    assert EXP.execute(config).tables["sweep"].equals(EXP.execute(config).tables["sweep"])
+
+
+def test_progress_streams_partial_risk_tables():
+    seen = []
+    EXP.execute(bo.Config(p=600, repeats=3), progress=lambda f, m="", t=None: seen.append((f, t)))
+    assert [f for f, _ in seen] == pytest.approx([1 / 3, 2 / 3, 1])
+    assert len(seen[0][1]["risk"]) < len(seen[-1][1]["risk"])
+    figures = bo.make_charts(contract.Result({}, seen[0][1]))
+    assert len(figures) == 1
+    figures[0].chart.to_dict()
+
+
+def test_cli_runs_and_prints_json(capsys):
+    assert cli.main(["run", "benign-overfitting", "--set", "spectrum=isotropic", "p=500", "repeats=2", "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["metrics"]["verdict"].startswith("not benign")
+    assert set(payload["tables"]) >= {"sweep", "spectrum"}
+    assert payload["tables"]["sweep"][-1]["p"] == 500
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["p=100"], "p: 100 must exceed n + 1 = 101"),
+    (["k=60"], "k: 60 is out of range"),
+    (["n=40", "k=45"], "k: 45 must be below n = 40"),
+    (["spectrum=cauchy"], "spectrum: 'cauchy' is not allowed"),
+    (["p=30000"], "p: 30000 is out of range; allowed: an integer from 30 to 20000"),
+])
+def test_cli_bad_input_exits_2_naming_the_parameter(args, fragment, capsys):
+    assert cli.main(["run", "benign-overfitting", "--set", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and fragment in err and err.count("\n") == 1
