@@ -100,7 +100,7 @@ parameters, so the far ends of the sliders are extrapolation. Llama 3 8B (15T to
 parameter) sits far off the frontier: that is the inference-aware logic in practice.
 
 **Measured here.** The last chart times one full-batch SGD step of the app's own MLP engine (the networks the
-other pages train) on this machine: the median of three repeats of three steps, after a warm-up step. It is
+other pages train) on this machine: the median of three repeats of two steps, after a warm-up step. It is
 wall time, so it varies from run to run and with other users of the machine. Small networks cost a fixed
 per-step overhead (Python, kernel launches, threads), so their time barely grows; only once the arithmetic
 dominates does the time follow the FLOPs (slope 1 against parameters). Memory is counted from the tensors a

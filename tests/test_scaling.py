@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core import cli, contract, mlp
 from core.contract import Result
 from core.experiments import scaling
 from core.experiments.scaling import CHINCHILLA, KAPLAN, LAWS
+from tests.test_pages import APP
 
 EXP = scaling.EXPERIMENT
 CHEAP = {"widths": (8, 16, 32), "batch": 32}
@@ -90,7 +92,7 @@ def test_counting_inference_gives_a_smaller_model_on_more_tokens_at_the_same_los
     assert float(CHINCHILLA.loss(m["params_opt_inf"], m["tokens_opt_inf"])) == pytest.approx(m["loss_opt"], abs=1e-10)
     assert m["lifetime_flops_inf"] < m["lifetime_flops"]
     assert 0 < m["lifetime_saving"] < 1
-    # brute force over 80 models of equal loss: none is cheaper than the optimiser's answer
+    # brute force over 120 models of equal loss: none is cheaper than the optimiser's answer
     life = tables["lifetime"]
     assert list(life.columns) == ["params", "tokens", "train_flops", "inference_flops", "total_flops"]
     np.testing.assert_allclose(CHINCHILLA.loss(life["params"], life["tokens"]), m["loss_opt"], rtol=1e-9)
@@ -198,3 +200,21 @@ def test_cli_bad_input_exits_2_naming_the_problem(capsys, setting, fragment):
     assert cli.main(["run", "scaling", "--set", *setting.split()]) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1
+
+
+def test_page_preset_settings_row_and_checklist():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["widths"], at.session_state["batch"] = "8, 16", 32
+    at.switch_page("app_pages/scaling.py").run()
+    assert not at.exception
+    at.selectbox(key="_preset_scaling").set_value("GPT-3 under Kaplan's law (175B on 300B tokens)")
+    at.session_state["widths"], at.session_state["batch"] = "8, 16", 32  # the preset resets them; keep it cheap
+    at.run()
+    assert not at.exception and at.selectbox(key="law").value == "kaplan"
+    labels = [m.label for m in at.metric]
+    assert "Loss at your (N, D)" in labels and "Counting inference: N" in labels
+    for f in scaling.FACTORS:
+        at.radio(key=f"_lean_{f.key}").set_value(f.big)
+    at.run()
+    assert any(s.value.startswith("Leans toward a large") for s in at.success)
+    assert len([line for m in at.markdown for line in m.value.splitlines() if line.startswith("- ")]) == 7

@@ -43,7 +43,7 @@ ISOFLOP_OFFSETS = (-2, -1, 0, 1, 2)
 
 # The timed MLPs: the app's own engine (core.mlp), full-batch SGD, one warm-up step, then the median
 # over REPEATS of the mean step time over STEPS_PER_REPEAT steps.
-D_IN, DEPTH, WARMUP, REPEATS, STEPS_PER_REPEAT = 32, 2, 1, 3, 3
+D_IN, DEPTH, WARMUP, REPEATS, STEPS_PER_REPEAT = 32, 2, 1, 3, 2
 TIMED_STEPS = WARMUP + REPEATS * STEPS_PER_REPEAT
 
 
@@ -111,7 +111,7 @@ class Config:
     log10_inference_tokens: float = param(13.0, "tokens the model will process over its life after training, "
                                           "as log10 (each costs 2N FLOPs)", lo=6.0, hi=16.0, step=0.1,
                                           label="lifetime inference tokens (log10)")
-    widths: tuple[int, ...] = param((16, 32, 64, 128, 256, 512), "hidden widths of the 2-layer MLPs timed on "
+    widths: tuple[int, ...] = param((16, 64, 128, 256, 512), "hidden widths of the 2-layer MLPs timed on "
                                     "this machine", lo=4, hi=2048, max_len=8)
     batch: int = param(256, "samples per timed training step", lo=16, hi=2048)
 
@@ -206,7 +206,7 @@ def lifetime_table(law: Law, target: float, inference_tokens: float, n_opt: floa
     """Training, inference and total FLOPs of every model on the curve L(N, D) = target."""
     # from a quarter of the inference-aware optimum to four times the training-only one (never below the
     # floor, where D -> inf)
-    n = np.geomspace(max(law.floor_params(target) * 1.02, n_inf / 4), 4 * n_opt, 80)
+    n = np.geomspace(max(law.floor_params(target) * 1.001, n_inf / 4), 4 * n_opt, 120)
     d = np.exp([law.log_tokens_for(math.log(v), target) for v in n])
     train, serve = 6 * n * d, 2 * n * inference_tokens
     return pd.DataFrame({"params": n, "tokens": d, "train_flops": train, "inference_flops": serve, "total_flops": train + serve})
@@ -554,8 +554,9 @@ def _measured_caption(m: Mapping) -> str:
     return (f"Each point: one 2-hidden-layer MLP of the app's engine, full-batch SGD on"
             f" this machine ({m['device']}). Time per step is measured (median of {REPEATS} × {STEPS_PER_REPEAT} "
             f"steps; it varies run to run): log-log slope {m['time_slope']:.2f}, against {m['flop_slope']:.2f} for "
-            f"the FLOPs. Small models sit above the dashed FLOP line: fixed per-step overhead, not arithmetic, sets "
-            f"their cost. Memory is counted from the tensors a step holds (slope {m['memory_slope']:.2f}).")
+            f"the FLOPs. Where small models sit above the dashed FLOP line, a fixed per-step overhead, not arithmetic, "
+            f"sets their cost; the machine may be shared, so single points can jump. Memory is counted from the "
+            f"tensors a step holds (slope {m['memory_slope']:.2f}).")
 
 
 def _log_x(field: str, title: str) -> alt.X:
