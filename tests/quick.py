@@ -8,4 +8,6 @@ QUICK = {
     "scaling": {"widths": "8, 16", "batch": "32"},
     "implicit-bias": {"steps": "300"},
     "benign-overfitting": {"p": "600", "repeats": "2"},
+    "lazy-training": {"widths": "16, 64", "steps": "50", "n": "16"},
+    "double-descent": {"n": "40", "points": "12", "repeats": "2"},
 }

@@ -25,4 +25,8 @@ PHENOMENA = [
              "Gradient descent picks the minimum-norm fit, or the max-margin direction, without being told."),
     PageSpec("app_pages/benign_overfitting.py", "Benign overfitting", "benign-overfitting", ":material/blur_on:",
              "Fitting noisy labels exactly can be harmless: a few strong directions, many weak ones."),
+    PageSpec("app_pages/lazy_training.py", "Lazy training", "lazy-training", ":material/hourglass_empty:",
+             "The wider the network, the less training moves it: it becomes kernel regression with the NTK."),
+    PageSpec("app_pages/double_descent.py", "Double descent", "double-descent", ":material/ssid_chart:",
+             "Test error peaks where the model can just interpolate, p = n, and falls again beyond it."),
 ]

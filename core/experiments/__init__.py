@@ -2,7 +2,9 @@
 
 from core.experiments import (
     benign_overfitting,  # noqa: F401
+    double_descent,  # noqa: F401
     implicit_bias,  # noqa: F401
+    lazy_training,  # noqa: F401
     optimization,  # noqa: F401
     scaling,  # noqa: F401
 )

@@ -1,0 +1,67 @@
+"""Page: Lazy training — wide networks barely move, and behave like kernel regression."""
+
+from core.experiments import lazy_training
+from ui import page
+
+page.render(
+    lazy_training.EXPERIMENT,
+    intro=(
+        "One-hidden-layer ReLU networks from 16 to 4,096 units wide learn the same regression task with "
+        "the same full-batch gradient descent. You will see how far training moved their weights and their "
+        "tangent kernel, and, on a 1-D task on a circle, what the trained networks compute next to kernel "
+        "regression with the infinite-width neural tangent kernel."
+    ),
+    question="the 4,096-unit network has 256 times as many weights as the 16-unit one, and both fit the data. "
+    "Does each of its weights move more, less, or about the same?",
+    answers=[
+        "Less: about 16 times less (1/√width)",
+        "Less: about 256 times less (1/width)",
+        "About the same",
+        "More: there is more to adjust",
+    ],
+    why="""
+**Why wide networks are lazy.** In NTK parameterization (each weight N(0, 1), the layer's output scaled by
+1/√fan-in) a network of width n changes its output by O(1) when every weight moves by only O(1/√n): there
+are n of them, each with a 1/√n lever. So fitting the data takes a relative weight change |W_T − W_0|/|W_0|
+that falls like **n^−1/2** (the dashed guide). The tangent kernel K(x, x') = ∇f(x)·∇f(x') is built from the
+weights, so it barely changes either, and gradient descent on the network becomes gradient descent on its
+linearisation f_0 + ∇f_0·(w − w_0): kernel regression with K (Jacot, Gabriel, Hongler 2018; Lee et al. 2019).
+As n → ∞ the kernel at initialisation is no longer random; it is the analytic NTK, computed by a
+layer-by-layer recursion (Arora et al. 2019). The metric *ntk rel error* measures the distance from the
+widest net's kernel to it (about 3% at width 4,096 with one hidden layer; it falls like n^−1/2).
+
+**What the function view shows.** Each network is drawn as f − f_0: its initial output is a random function
+(a Gaussian-process sample) that does not shrink with width, and kernel regression from a zero start
+describes only what training adds. The black dashes are gradient descent on the linearised model with the
+analytic NTK, for the same steps and learning rate; the widest net lies on them, the narrow one does not.
+
+**Lazy is a choice of scaling, not a law.** Switch the parameterization:
+- *standard* (PyTorch's, the scale in the stored weights): the tangent kernel grows like the width, so the
+  largest stable learning rate shrinks like 1/width; we divide it by the width. Then the read-out layer
+  does nearly all the learning (a random-features model): weights move like n^−1, the kernel even less, and
+  the training loss stays high.
+- *μP* (maximal update parameterization, Yang & Hu 2021: read-out scaled by another 1/√n, learning rate
+  times n): weights move by O(1) at every width and the kernel changes by a factor of a few. The features
+  learn, the network is *not* kernel regression, and the nets leave the dashed curve.
+
+**Where the usual one-line claim overreaches.** "Weights move like 1/√width" is true for every single
+weight of the first and last layers. With two or more hidden layers the n × n hidden matrices hold most of
+|W_0| (it grows like n) while training moves them by a low-rank O(1) amount, so the all-parameter ratio
+falls nearer 1/width (slope ≈ −0.9 at depth 2). The relative kernel change falls *faster* than n^−1/2 here
+(slope ≈ −0.7 at depth 1): n^−1/2 is an upper bound, and for ReLU the leading O(1/√n) terms cancel on
+average. And lazy training is not why real networks work well: finite-width networks that learn features
+usually beat their NTK (Chizat, Oyallon, Bach 2019, *On lazy training in differentiable programming*).
+
+References: Jacot, Gabriel, Hongler (2018), *Neural tangent kernel*; Lee, Xiao, Schoenholz, Bahri, Novak,
+Sohl-Dickstein, Pennington (2019), *Wide neural networks of any depth evolve as linear models under gradient
+descent*; Arora, Du, Hu, Li, Salakhutdinov, Wang (2019), *On exact computation with an infinitely wide neural
+net*; Yang & Hu (2021), *Feature learning in infinite-width neural networks*; Novak et al. (2020),
+*Neural Tangents*.
+""",
+    presets={
+        "NTK parameterization (lazy)": {},
+        "μP: the features keep learning": {"parameterization": "mup"},
+        "Standard parameterization, lr ÷ width": {"parameterization": "standard"},
+        "Two hidden layers": {"depth": 2, "widths": (16, 32, 64, 128, 256, 512)},
+    },
+)

@@ -1,0 +1,275 @@
+"""Lazy training: the wider the network, the less each weight and the tangent kernel move, and the
+trained network becomes kernel regression with the (analytic) neural tangent kernel."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import torch
+
+from core import contract, mlp, ntk
+from core.contract import ConfigError, Figure, Result, param
+from core.data import regression_task
+from core.device import describe, pick_device
+
+#: The 1-D task of the function view: FUNCTION_N random angles on the circle of radius sqrt(2)
+#: in the plane (so x.x/d = 1), predictions drawn on GRID angles.
+FUNCTION_N = 16
+GRID = 181
+#: How many of the sweep's widths the function view trains (smallest, middle, widest).
+FUNCTION_WIDTHS = 3
+WEIGHTS = "weights |W_T − W_0| / |W_0|"
+KERNEL = "tangent kernel |K_T − K_0| / |K_0|"
+GUIDE = "slope −1/2 guide"
+KERNEL_MODEL = "kernel regression, analytic NTK"
+
+
+@dataclass(frozen=True)
+class Config:
+    widths: tuple[int, ...] = param((16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
+                                    "hidden units per layer, one network per width", lo=4, hi=4096, max_len=10)
+    depth: int = param(1, "hidden layers", lo=1, hi=4)
+    parameterization: str = param("ntk", "ntk: weights N(0,1) scaled by 1/sqrt(fan-in) in the forward pass; standard: "
+                                  "PyTorch-style, learning rate divided by the width to stay stable; mup: maximal update "
+                                  "(read-out scaled by an extra 1/sqrt(width), learning rate times the width)",
+                                  choices=ntk.PARAMETERIZATIONS)
+    n: int = param(64, "training samples (Gaussian inputs, the seed's target)", lo=8, hi=512)
+    d: int = param(10, "input dimensions", lo=1, hi=100)
+    steps: int = param(200, "full-batch gradient-descent steps", lo=10, hi=2000, step=10)
+    lr: float = param(0.5, "learning rate (before the parameterization's width scaling)", lo=1e-3, hi=4.0, log=True)
+    seed: int = param(0, "random seed for data and initialisation", lo=0, hi=2**31 - 1)
+
+    def check(self) -> None:
+        if len(self.widths) < 2:
+            raise ConfigError("widths: give at least two widths, so a slope against width can be fitted")
+
+
+def sizes(config: Config, width: int, d: int | None = None) -> tuple[int, ...]:
+    return mlp.layer_sizes(config.d if d is None else d, width, config.depth)
+
+
+def function_widths(config: Config) -> tuple[int, ...]:
+    """The smallest, a middle and the widest width of the sweep: enough to see the trend."""
+    w = config.widths
+    picks = {w[0], w[len(w) // 2], w[-1]} if len(w) >= FUNCTION_WIDTHS else set(w)
+    return tuple(sorted(picks))
+
+
+def _kernel_flops(shape: tuple[int, ...], n: int) -> float:
+    """One empirical NTK on n inputs: a forward and a backward pass plus two n x n Grams per layer."""
+    pairs = list(itertools.pairwise(shape))
+    macs = sum(i * o for i, o in pairs)
+    grams = sum(n * n * (i + o) for i, o in pairs)
+    return 2.0 * (2 * n * macs + grams)
+
+
+def flops(config: Config) -> float:
+    sweep = sum(mlp.train_flops(sizes(config, w), config.n, config.steps) + 2 * _kernel_flops(sizes(config, w), config.n)
+                for w in config.widths)
+    view = sum(mlp.train_flops(sizes(config, w, 2), FUNCTION_N, config.steps) for w in function_widths(config))
+    return sweep + view + _kernel_flops(sizes(config, config.widths[-1]), config.n)
+
+
+def run(config: Config, progress: contract.Progress | None = None, device: str | None = None) -> Result:
+    """Train one network per width, measure how far weights and kernel moved, then the 1-D view."""
+    start = time.perf_counter()
+    dev = torch.device(device) if device else pick_device()
+    x, y, _, _ = (t.to(dev, torch.float32) for t in regression_task(
+        config.n, config.d, 0.0, mlp.derive_seed(config.seed, "data"), 1))
+    rows, failures = [], []
+    for i, width in enumerate(config.widths):
+        row, diverged = _movement(config, width, x, y)
+        rows.append(row)
+        if diverged is not None:
+            failures.append((f"width {width}", diverged))
+        if progress is not None:
+            progress((i + 1) / (len(config.widths) + 1), f"width {width} trained", {"movement": pd.DataFrame(rows)})
+    movement = pd.DataFrame(rows)
+    function, view_failures = _function_view(config, dev)
+    metrics = {
+        "status": _status(config, failures + view_failures),
+        "weight_change_slope": _slope(movement, "rel_weight_change"),
+        "kernel_change_slope": _slope(movement, "rel_kernel_change"),
+        "ntk_rel_error": ntk_rel_error(config, x),
+        **contract.cost_metrics(mlp.count_params(sizes(config, config.widths[-1])), config.n, flops(config),
+                                time.perf_counter() - start, describe(dev)),
+    }
+    return Result(metrics, {"movement": movement, "function": function})
+
+
+def _movement(config: Config, width: int, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, int | None]:
+    """Train one net; relative change of all its parameters and of its tangent kernel on the data."""
+    net = ntk.init_net(sizes(config, width), [mlp.derive_seed(config.seed, "init", width)], config.parameterization,
+                       device=x.device)
+    start = [p.clone() for p in net.params()]
+    k0 = ntk.empirical_ntk(net, x)
+    log = ntk.train(net, x, y, config.lr, config.steps)
+    if log.diverged_step is not None:
+        nan = float("nan")
+        return {"width": width, "rel_weight_change": nan, "rel_kernel_change": nan, "train_loss": nan}, log.diverged_step
+    moved = torch.cat([(p - p0).flatten() for p, p0 in zip(net.params(), start)]).norm()
+    size = torch.cat([p0.flatten() for p0 in start]).norm()
+    k_change = (ntk.empirical_ntk(net, x) - k0).norm() / k0.norm()
+    return {"width": width, "rel_weight_change": float(moved / size), "rel_kernel_change": float(k_change),
+            "train_loss": float(log.losses[-1, 0])}, None
+
+
+def ntk_rel_error(config: Config, x: torch.Tensor) -> float:
+    """|Theta_emp - Theta_inf|_F / |Theta_inf|_F for the widest net at init, in NTK
+    parameterization whatever the run uses (it is the parameterization with this finite limit;
+    mup's learning-rate-weighted kernel equals it at init)."""
+    widest = config.widths[-1]
+    net = ntk.init_net(sizes(config, widest), [mlp.derive_seed(config.seed, "init", widest)], "ntk",
+                       dtype=torch.float64, device=x.device)
+    x64 = x.double()
+    empirical = ntk.empirical_ntk(net, x64)[0].cpu().numpy()
+    exact = ntk.analytic_ntk(x64.cpu().numpy(), x64.cpu().numpy(), config.depth)
+    return float(np.linalg.norm(empirical - exact) / np.linalg.norm(exact))
+
+
+def _slope(movement: pd.DataFrame, column: str) -> float:
+    """Least-squares slope of log(change) against log(width), over the widths that trained."""
+    ok = movement[np.isfinite(movement[column]) & (movement[column] > 0)]
+    if len(ok) < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(ok["width"]), np.log(ok[column]), 1)[0])
+
+
+def circle_task(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training angles (increasing), their targets, and the grid of angles to draw."""
+    rng = np.random.default_rng(seed)
+    # one random angle in each of FUNCTION_N equal arcs: random, but no large gaps
+    angles = -np.pi + (np.arange(FUNCTION_N) + rng.uniform(0.0, 1.0, FUNCTION_N)) * (2 * np.pi / FUNCTION_N)
+    return angles, target(angles), np.linspace(-np.pi, np.pi, GRID)
+
+
+def target(angles: np.ndarray) -> np.ndarray:
+    return np.sin(angles) + 0.5 * np.sin(3 * angles)
+
+
+def on_circle(angles: np.ndarray) -> np.ndarray:
+    """Points sqrt(2) (cos a, sin a): |x|^2/d = 1, the NTK's natural input scale."""
+    return math.sqrt(2.0) * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def _function_view(config: Config, dev: torch.device) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
+    """Centered nets f - f_0 of a few widths beside the linearised prediction with the analytic NTK.
+
+    Subtracting each net's initial output removes its random initial function (a Gaussian-process
+    draw whose size does not shrink with width), leaving the part training added: exactly what
+    kernel regression from a zero start describes. Same steps and learning rate for both.
+    """
+    angles, y, grid = circle_task(mlp.derive_seed(config.seed, "circle"))
+    x, x_grid = on_circle(angles), on_circle(grid)
+    kernel = ntk.kernel_regression(ntk.analytic_ntk(x, x, config.depth), ntk.analytic_ntk(x_grid, x, config.depth),
+                                   y, config.lr, config.steps)
+    frames = [_frame(grid, "target", target(grid)), _frame(angles, "training data", y), _frame(grid, KERNEL_MODEL, kernel)]
+    failures = []
+    xt, xg = (torch.as_tensor(a, dtype=torch.float32, device=dev) for a in (x, x_grid))
+    yt = torch.as_tensor(y, dtype=torch.float32, device=dev).unsqueeze(1)
+    for width in function_widths(config):
+        net = ntk.init_net(sizes(config, width, 2), [mlp.derive_seed(config.seed, "circle-init", width)],
+                           config.parameterization, device=dev)
+        with torch.no_grad():
+            f0_train, f0_grid = ntk.forward(net, xt)[0], ntk.forward(net, xg)[0]
+        log = ntk.train(net, xt, yt + f0_train, config.lr, config.steps)
+        if log.diverged_step is not None:
+            failures.append((f"width {width} on the circle task", log.diverged_step))
+            continue
+        with torch.no_grad():
+            pred = (ntk.forward(net, xg)[0] - f0_grid)[0, :, 0].cpu().numpy()
+        frames.append(_frame(grid, f"width {width}", pred))
+    return pd.concat(frames, ignore_index=True), failures
+
+
+def _frame(angles: np.ndarray, model: str, values: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"angle": angles, "model": model, "prediction": values})
+
+
+def _status(config: Config, failures: list[tuple[str, int]]) -> str:
+    if not failures:
+        return "ok"
+    which, step = failures[0]
+    return (f"diverged at step {step} ({which}): the loss blew up; try a smaller learning rate, "
+            f"e.g. lr={config.lr / 4:g}; the widths that trained are still shown")
+
+
+def make_charts(result: Result) -> list[Figure]:
+    figures = [Figure("How far training moves the network, against width", _movement_chart(result.tables["movement"]),
+                      "movement", "Relative change of all parameters and of the tangent kernel on the training inputs, "
+                      "log-log. The dashed line has slope −1/2: in NTK parameterization the weights follow it; the "
+                      "kernel falls at least as fast. In μP nothing shrinks: the features keep learning.")]
+    if "function" in result.tables:
+        figures.append(Figure("What the trained networks compute (a 1-D task on a circle)",
+                              _function_chart(result.tables["function"]), "function",
+                              f"{FUNCTION_N} points on a circle, angle on the x axis. Each net shows f − f₀ (its initial "
+                              "random function removed). Black dashes: what gradient descent on the linearised model "
+                              "with the analytic NTK predicts after the same steps. Wider nets land on it."))
+    return figures
+
+
+def _movement_chart(movement: pd.DataFrame) -> alt.LayerChart:
+    long = movement.melt(id_vars=["width", "train_loss"], value_vars=["rel_weight_change", "rel_kernel_change"],
+                         var_name="quantity", value_name="change").dropna()
+    long = long[long["change"] > 0]
+    long["quantity"] = long["quantity"].map({"rel_weight_change": WEIGHTS, "rel_kernel_change": KERNEL})
+    colors = alt.Scale(domain=[WEIGHTS, KERNEL, GUIDE], range=["#1f77b4", "#d62728", "#7f7f7f"])
+    legend = alt.Legend(orient="bottom-left", labelLimit=0, fillColor="white", padding=6, labelFontSize=12)
+    x = alt.X("width:Q", title="width (hidden units per layer)", scale=alt.Scale(type="log", base=2))
+    y = alt.Y("change:Q", title="relative change (log scale)", scale=alt.Scale(type="log"))
+    lines = alt.Chart(long).mark_line(point=True).encode(
+        x=x, y=y, color=alt.Color("quantity:N", title=None, scale=colors, legend=legend),
+        tooltip=["width", "quantity", alt.Tooltip("change:Q", format=".3g"), alt.Tooltip("train_loss:Q", format=".3g")],
+    )
+    guide = alt.Chart(_guide(movement)).mark_line(strokeDash=[6, 4], strokeWidth=2).encode(
+        x=x, y=y, color=alt.Color("quantity:N", scale=colors, legend=legend))
+    return alt.layer(guide, lines).properties(height=400)
+
+
+def _guide(movement: pd.DataFrame) -> pd.DataFrame:
+    """A width^-1/2 line, drawn at twice the geometric mean of the weight changes so it sits just
+    above them: parallel to the data exactly when the theory's slope holds."""
+    ok = movement[np.isfinite(movement["rel_weight_change"]) & (movement["rel_weight_change"] > 0)]
+    if ok.empty:
+        return pd.DataFrame(columns=["width", "change", "quantity"])
+    w0, c0 = np.exp(np.log(ok["width"]).mean()), 2 * np.exp(np.log(ok["rel_weight_change"]).mean())
+    widths = np.array([movement["width"].min(), movement["width"].max()], dtype=float)
+    return pd.DataFrame({"width": widths, "change": c0 * (widths / w0) ** -0.5, "quantity": GUIDE})
+
+
+def _function_chart(function: pd.DataFrame) -> alt.LayerChart:
+    nets = sorted((m for m in function["model"].unique() if m.startswith("width")), key=lambda m: int(m.split()[1]))
+    palette = ["#440154", "#21918c", "#5ec962", "#3b528b", "#fde725"][: len(nets)]
+    colors = alt.Scale(domain=[*nets, KERNEL_MODEL, "target", "training data"],
+                       range=[*palette, "black", "#b0b0b0", "black"])
+    color = alt.Color("model:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0))
+    x = alt.X("angle:Q", title="angle on the circle (radians)",
+              scale=alt.Scale(domain=[-math.pi, math.pi], nice=False), axis=alt.Axis(tickCount=8))
+    y = alt.Y("prediction:Q", title="output")
+    tooltip = ["model", alt.Tooltip("angle:Q", format=".2f"), alt.Tooltip("prediction:Q", format=".3f")]
+    target = alt.Chart(function[function["model"] == "target"]).mark_line(strokeWidth=6, opacity=0.5).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
+    net_lines = alt.Chart(function[function["model"].isin(nets)]).mark_line(strokeWidth=2).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
+    kernel = alt.Chart(function[function["model"] == KERNEL_MODEL]).mark_line(strokeDash=[5, 3], strokeWidth=2).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
+    points = alt.Chart(function[function["model"] == "training data"]).mark_point(filled=True, size=60).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
+    return alt.layer(target, net_lines, kernel, points).properties(height=380)
+
+
+EXPERIMENT = contract.register(contract.Experiment(
+    name="lazy-training",
+    title="Lazy training: wide networks barely move",
+    config=Config,
+    run=run,
+    flops=flops,
+    charts=make_charts,
+    summary="The wider the network, the less training moves its weights and tangent kernel: it behaves like kernel regression.",
+))
