@@ -100,6 +100,9 @@ LAWS = {law.name: law for law in (CHINCHILLA, KAPLAN)}
 
 @dataclass(frozen=True)
 class Config:
+    """Compute and inference tokens are log10 sliders (they are swept over decades); N and D are number
+    boxes, so a published model can be typed exactly (70e9 gives Chinchilla's 1.9366)."""
+
     law: str = param("chinchilla", "the fitted scaling law: Hoffmann 2022 (Chinchilla) or Kaplan 2020",
                      choices=tuple(LAWS))
     log10_compute: float = param(23.8, "training compute budget C as log10 of FLOPs (23.8: Chinchilla's 5.9e23)",
@@ -133,8 +136,9 @@ def mlp_sizes(width: int) -> tuple[int, ...]:
 
 
 def flops(config: Config) -> float:
-    """Only the timed MLPs do real work; the scaling-law arithmetic is negligible."""
-    return sum(mlp.train_flops(mlp_sizes(w), config.batch, TIMED_STEPS) for w in config.widths)
+    """Only the timed MLPs do real work (the timed steps, plus one pass that counts memory); the
+    scaling-law arithmetic is negligible."""
+    return sum(mlp.train_flops(mlp_sizes(w), config.batch, TIMED_STEPS + 1) for w in config.widths)
 
 
 # --- The science: losses, optima ----------------------------------------------------------------
