@@ -28,7 +28,7 @@ def chromium():
 
 @pytest.mark.parametrize("spec", [HOME, *PHENOMENA], ids=lambda s: s.url_path)
 def test_page_renders_in_a_real_browser(server, chromium, spec):
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    page = chromium.new_page(viewport={"width": 1400, "height": 2800})
     try:
         page.goto(f"{server}/{spec.url_path}", timeout=60_000)
         browser.wait_until_idle(page)

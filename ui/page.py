@@ -150,7 +150,8 @@ def _cost_row(result: Result, cached: bool) -> None:
     cols[1].metric("p / n", _short(m.get("p_over_n", 0)))
     cols[2].metric("Training FLOPs", f"{m.get('flops', 0):.2g}")
     cols[3].metric("Wall time", f"{m.get('wall_s', 0):.2f} s", help="served from the cache this time" if cached else None)
-    cols[4].metric("Device", str(m.get("device", "")).split(" ")[0])
+    device = str(m.get("device", ""))
+    cols[4].metric("Device", device.split(" ")[0], help=device)
 
 
 def _short(x: float) -> str:
