@@ -10,4 +10,6 @@ QUICK = {
     "benign-overfitting": {"p": "600", "repeats": "2"},
     "lazy-training": {"widths": "16, 64", "steps": "50", "n": "16"},
     "double-descent": {"n": "40", "points": "12", "repeats": "2"},
+    "width-depth": {"budget": "1000", "depths": "1, 4", "steps": "100", "n": "40"},
+    "lottery-ticket": {"hidden": "16", "rounds": "2", "steps": "50", "repeats": "1"},
 }

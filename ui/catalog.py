@@ -29,4 +29,8 @@ PHENOMENA = [
              "The wider the network, the less training moves it: it becomes kernel regression with the NTK."),
     PageSpec("app_pages/double_descent.py", "Double descent", "double-descent", ":material/ssid_chart:",
              "Test error peaks where the model can just interpolate, p = n, and falls again beyond it."),
+    PageSpec("app_pages/width_depth.py", "Width vs depth", "width-depth", ":material/stacks:",
+             "At the same parameter count, deep narrow plain nets stop training; skip connections fix it."),
+    PageSpec("app_pages/lottery_ticket.py", "Lottery tickets", "lottery-ticket", ":material/content_cut:",
+             "Pruned to a tenth of its weights and reset to its initial values, a subnetwork still trains to full accuracy."),
 ]

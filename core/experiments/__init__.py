@@ -5,6 +5,8 @@ from core.experiments import (
     double_descent,  # noqa: F401
     implicit_bias,  # noqa: F401
     lazy_training,  # noqa: F401
+    lottery_ticket,  # noqa: F401
     optimization,  # noqa: F401
     scaling,  # noqa: F401
+    width_depth,  # noqa: F401
 )

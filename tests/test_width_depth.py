@@ -1,0 +1,147 @@
+"""Width vs depth: budgets are met, the residual backward is exact, deep plain nets stall with
+vanishing gradients and residual ones train (fixed seeds, numbers seen noted beside each bound)."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from core import cli, contract, mlp
+from core.experiments import width_depth as wd
+
+EXP = wd.EXPERIMENT
+
+
+def _params(budget, depth):
+    return mlp.count_params(mlp.layer_sizes(wd.D, wd.width_for(budget, depth), depth))
+
+
+@pytest.mark.parametrize("budget", [1_000, 5_000, 20_000, 100_000])
+def test_each_depth_gets_the_width_closest_to_the_budget(budget):
+    for depth in range(1, 13):
+        w = wd.width_for(budget, depth)
+        count = _params(budget, depth)
+        neighbours = [mlp.count_params(mlp.layer_sizes(wd.D, v, depth)) for v in (w - 1, w + 1) if v >= 1]
+        assert all(abs(count - budget) <= abs(other - budget) for other in neighbours)
+        # the parameter count's step between neighbouring widths is about 2 (depth-1) w, so the
+        # closest width is within 1/w of the budget: 7% at budget 1000, under 4% from 5000 on
+        assert abs(count - budget) / budget <= (0.07 if budget == 1_000 else 0.04)
+
+
+def test_one_hidden_layer_solves_the_linear_case_exactly():
+    assert wd.width_for(5_000, 1) == 1_000  # P = (d + 2) w + 1 = 5 w + 1
+    assert _params(5_000, 1) == 5_001
+
+
+def test_residual_backward_equals_autograd():
+    sizes = mlp.layer_sizes(4, 9, 5)
+    stack = mlp.init_stack(sizes, [1, 2], dtype=torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(13, 4, generator=gen, dtype=torch.float64)
+    y = torch.randn(13, 1, generator=gen, dtype=torch.float64)
+    out, cache = wd.residual_forward(stack, x)
+    grads = wd.residual_backward(stack, cache, out, y)
+    params = [p.clone().requires_grad_() for p in stack.params()]
+    ref = mlp.MLPStack(params[0::2], params[1::2])
+    mlp.mse_per_model(wd.residual_forward(ref, x)[0], y).sum().backward()
+    for g, p in zip(grads, params):
+        torch.testing.assert_close(g, p.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_one_hidden_layer_residual_net_is_the_plain_net():
+    stack = mlp.init_stack(mlp.layer_sizes(3, 20, 1), [5], dtype=torch.float64)
+    x = torch.randn(7, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    torch.testing.assert_close(wd.residual_forward(stack, x)[0], mlp.predict(stack, x))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {
+        "plain": EXP.execute(wd.Config()),
+        "residual": EXP.execute(wd.Config(residual=True)),
+        "adam": EXP.execute(wd.Config(optimizer="adam", lr=0.001)),
+    }
+
+
+def _grid(result):
+    return result.tables["grid"].set_index("depth")
+
+
+def test_deep_plain_nets_have_vanishing_gradients_and_stall(runs):
+    plain = _grid(runs["plain"])
+    baseline = runs["plain"].metrics["baseline_test_mse"]  # 0.51: predicting the mean
+    assert runs["plain"].metrics["status"] == "ok"
+    assert plain.loc[12, "grad_ratio"] < 1e-3  # seen 1.7e-5
+    assert plain.loc[12, "grad_ratio"] < plain.loc[1, "grad_ratio"] / 100  # seen 0.026 at depth 1
+    for depth in (8, 12):  # seen 0.480 and 0.480: stuck at the mean
+        assert plain.loc[depth, "train_loss"] > 0.85 * baseline
+    assert plain.loc[1, "train_loss"] < 0.1  # seen 0.023: the same budget, shallow and wide, trains
+
+
+def test_residual_connections_make_the_deep_nets_train(runs):
+    plain, residual = _grid(runs["plain"]), _grid(runs["residual"])
+    assert runs["residual"].metrics["status"] == "ok"
+    for depth in (8, 12):
+        assert residual.loc[depth, "grad_ratio"] > 1e-2  # seen 0.21, 0.057
+        assert residual.loc[depth, "train_loss"] < 0.5 * plain.loc[depth, "train_loss"]  # seen 0.17 vs 0.48
+        assert residual.loc[depth, "test_loss"] < 0.6 * plain.loc[depth, "test_loss"]  # seen 0.22 vs 0.51
+
+
+def test_adam_undoes_the_vanishing_gradient_of_plain_nets(runs):
+    adam = _grid(runs["adam"])
+    assert adam["train_loss"].max() < 0.05  # seen 0.004-0.007 at every depth
+
+
+def test_grid_table_has_the_contract_columns_and_meets_the_budget(runs):
+    grid = runs["plain"].tables["grid"]
+    assert list(grid.columns) == ["depth", "width", "params", "train_loss", "test_loss", "grad_ratio"]
+    assert list(grid["depth"]) == [1, 2, 4, 8, 12]
+    assert ((grid["params"] - 5_000).abs() / 5_000 <= 0.04).all()
+    for key in contract.COST_METRICS:
+        assert key in runs["plain"].metrics
+    assert runs["plain"].metrics["params"] == 5_000
+    assert len(wd.make_charts(runs["plain"])) == 1
+
+
+def test_same_config_same_numbers():
+    config = wd.Config(budget=1_000, depths=(1, 3), steps=100, n=40)
+    a, b = EXP.execute(config), EXP.execute(config)
+    pd.testing.assert_frame_equal(a.tables["grid"], b.tables["grid"])
+
+
+def test_divergence_is_reported_with_the_rest_kept():
+    result = EXP.execute(wd.Config(budget=1_000, depths=(1, 4), steps=200, n=40, lr=1.0))
+    assert result.metrics["status"].startswith("diverged at step ")
+    assert "lr=0.1" in result.metrics["status"]
+    assert len(result.tables["grid"]) == 2
+
+
+def test_progress_streams_partial_tables_the_charts_can_draw():
+    seen = []
+
+    def progress(fraction, message="", tables=None):
+        seen.append(fraction)
+        assert wd.make_charts(contract.Result({}, dict(tables)))
+
+    EXP.execute(wd.Config(budget=1_000, depths=(1, 4), steps=200, n=40), progress=progress)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 4
+
+
+def test_cli_json(capsys):
+    args = ["run", "width-depth", "--set", "budget=1000", "depths=2,6", "steps=100", "n=40", "residual=true"]
+    assert cli.main([*args, "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["config"]["residual"] is True
+    assert [row["depth"] for row in payload["tables"]["grid"]] == [2, 6]
+
+
+@pytest.mark.parametrize("setting,fragment", [
+    ("depths=13", "depths: 13 is out of range"),
+    ("budget=10", "budget: 10 is out of range"),
+    ("residual=maybe", "residual: 'maybe' is not valid"),
+    ("optimizer=lbfgs", "optimizer: 'lbfgs' is not allowed"),
+])
+def test_cli_bad_input_exits_2(setting, fragment, capsys):
+    assert cli.main(["run", "width-depth", "--set", setting]) == 2
+    assert fragment in capsys.readouterr().err
