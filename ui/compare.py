@@ -35,12 +35,23 @@ def pin_controls(experiment: Experiment, config: Any, result: Result) -> tuple[A
     return pinned
 
 
-def overlay(a: Figure, b: Figure) -> alt.TopLevelMixin:
-    """B over A on the same axes when both are single views; side by side otherwise."""
-    if isinstance(a.chart, alt.Chart) and isinstance(b.chart, alt.Chart):
-        faded = a.chart.encode(opacity=alt.value(0.35), strokeDash=alt.value([5, 3]))
-        return alt.layer(faded, b.chart).resolve_scale(color="shared")
-    return alt.hconcat(a.chart.properties(title=PINNED), b.chart.properties(title=CURRENT))
+def overlay(a: Any, b: Any) -> alt.TopLevelMixin:
+    """B over A on the same axes, panel by panel; side by side where the shapes differ."""
+    if isinstance(a, alt.Chart | alt.LayerChart) and isinstance(b, alt.Chart | alt.LayerChart):
+        return alt.layer(_faded(a), b)
+    for kind, join, parts in ((alt.HConcatChart, alt.hconcat, "hconcat"), (alt.VConcatChart, alt.vconcat, "vconcat")):
+        if isinstance(a, kind) and isinstance(b, kind) and len(getattr(a, parts)) == len(getattr(b, parts)):
+            return join(*(overlay(x, y) for x, y in zip(getattr(a, parts), getattr(b, parts))))
+    return alt.hconcat(a.properties(title=PINNED), b.properties(title=CURRENT))
+
+
+def _faded(chart: Any) -> Any:
+    """A's marks drawn faint and dashed, so B reads as the current result."""
+    if isinstance(chart, alt.LayerChart):
+        faded = chart.copy()
+        faded.layer = [_faded(layer) for layer in chart.layer]
+        return faded
+    return chart.encode(opacity=alt.value(0.35), strokeDash=alt.value([5, 3]))
 
 
 def metrics_table(a: Result, b: Result) -> pd.DataFrame:
@@ -52,4 +63,4 @@ def metrics_table(a: Result, b: Result) -> pd.DataFrame:
 def compared_figures(experiment: Experiment, pinned: Result, current: Result) -> list[tuple[Figure, Any]]:
     """Each figure of the current result with its chart replaced by the A/B overlay."""
     pairs = zip(experiment.charts(pinned), experiment.charts(current))
-    return [(b, overlay(a, b)) for a, b in pairs]
+    return [(b, overlay(a.chart, b.chart)) for a, b in pairs]
