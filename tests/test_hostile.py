@@ -30,10 +30,12 @@ def _experiment(spec):
 def test_link_with_bad_values_opens_at_nearest_valid_settings(spec, kind):
     fields = contract.params(_experiment(spec).config)
     at = AppTest.from_file(APP, default_timeout=180)
+    at.run()  # registers st.navigation's pages
     at.query_params = {p.name: HOSTILE[kind] for p in fields}
     at.query_params["no_such_parameter"] = "1"
     at.switch_page(spec.path)
     at.run()
+    assert at.title and at.title[0].value == _experiment(spec).title
     assert not at.exception, [e.message for e in at.exception]
     # the page drew something or said plainly why not
     assert at.get("vega_lite_chart") or at.error

@@ -15,6 +15,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 def _page(spec, overrides=None):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()  # the first run registers st.navigation's pages, so switch_page finds dashed url paths
     for key, value in (overrides or {}).items():
         at.session_state[key] = value
     at.switch_page(spec.path)
