@@ -61,12 +61,13 @@ def test_random_features_peak_at_the_threshold_too(overrides):
 def test_optimal_ridge_removes_the_peak(ridgeless, optimal):
     at_n = {name: r.tables["curve"].set_index("p").loc[100, "test_mse"] for name, r in
             [("ridgeless", ridgeless), ("optimal", optimal)]}
-    assert at_n["optimal"] < 0.05 * at_n["ridgeless"]  # seen: 0.65 against about 40
+    assert at_n["optimal"] < 0.05 * at_n["ridgeless"]  # seen: 0.64 against 640
     test = optimal.tables["curve"]["test_mse"].to_numpy()
     # well specified, fixed |beta|^2: the optimally tuned risk only rises with p (no bump)
     assert np.all(np.diff(test) > -0.03 * test[1:])
     rel = (optimal.tables["curve"]["test_mse"] / optimal.tables["curve"]["theory_test_mse"] - 1).abs()
-    assert rel.max() < 0.05  # asymptotic formula at lambda*; seen: 0.02
+    # the formula at lambda* is asymptotic (O(1/n) off at n = 100) and 20 draws add noise; seen: 0.038
+    assert rel.max() < 0.06
 
 
 def test_tuned_ridge_for_random_features_is_nearly_monotone():

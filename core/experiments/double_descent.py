@@ -250,7 +250,7 @@ def draw(config: Config, ps: np.ndarray, repeat: int) -> Draw:
     if config.model == "linear":
         return _linear_draw(config, ps, rng)
     x, y, (x_test, f_test), (x_val, f_val), floor = _inputs(config, rng)
-    F, F_test, F_val = _features(config.model, [x, x_test, x_val], int(ps[-1]), rng)
+    F, F_test, F_val = random_features(config.model, [x, x_test, x_val], int(ps[-1]), rng)
 
     def test_mse(i: int, p: int, w: np.ndarray) -> float:
         return float(np.mean(np.sum((F_test[:, :p] @ w - f_test) ** 2, axis=1))) + floor
@@ -310,7 +310,7 @@ def synthetic_target(x: np.ndarray) -> np.ndarray:
     return ((x[:, 0] + (x[:, 1] ** 2 - 1) / np.sqrt(2)) / np.sqrt(2))[:, None]
 
 
-def _features(model: str, xs: list[np.ndarray], p_max: int, rng: np.random.Generator) -> list[np.ndarray]:
+def random_features(model: str, xs: list[np.ndarray], p_max: int, rng: np.random.Generator) -> list[np.ndarray]:
     """The same random features of every input set, with unit mean square; the first p columns
     are the model of size p."""
     d = xs[0].shape[1]
@@ -427,18 +427,20 @@ def make_charts(result: Result) -> list[Figure]:
 
 def _error_chart(curve: pd.DataFrame, null: float) -> alt.LayerChart:
     long = _long(curve, null)
+    shown = [i for i, name in enumerate(SERIES) if (long["series"] == name).any()]  # no theory: no legend entry
+    domain, colors, dashes = ([seq[i] for i in shown] for seq in (SERIES, COLORS, DASHES))
     lines = alt.Chart(long).mark_line(clip=True).encode(
         x=alt.X("ratio:Q", title="parameters per training point, p/n"),
         y=alt.Y("value:Q", title="mean squared error", scale=alt.Scale(type="log")),
-        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=SERIES, range=COLORS),
-                        legend=alt.Legend(orient="bottom", columns=2)),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=SERIES, range=DASHES), legend=None),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors),
+                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=dashes), legend=None),
         detail="branch:N",
         tooltip=["series", "p", alt.Tooltip("ratio:Q", format=".2f"), alt.Tooltip("value:Q", format=".3g"),
                  alt.Tooltip("test_mse_std:Q", title="std over draws", format=".3g")],
     )
     dots = lines.transform_filter(alt.datum.series == SERIES[0]).mark_point(filled=True, size=25)
-    return alt.layer(lines, dots, _threshold(curve), _null_rule(curve, null)).properties(width=520, height=340)
+    return alt.layer(lines, dots, *_threshold(curve), *_null_rule(curve, null)).properties(width=520, height=340)
 
 
 def _long(curve: pd.DataFrame, null: float) -> pd.DataFrame:
@@ -448,28 +450,38 @@ def _long(curve: pd.DataFrame, null: float) -> pd.DataFrame:
     values = [curve["test_mse"], curve["theory_test_mse"], curve["train_mse"], bound]
     frames = [curve[["p", "ratio", "test_mse_std"]].assign(series=name, value=v.to_numpy()) for name, v in zip(SERIES, values)]
     long = pd.concat(frames, ignore_index=True)
-    long["branch"] = np.where(long["ratio"] < 1, "under", "over")
-    long.loc[long["series"] == SERIES[0], "branch"] = "all"
+    theory = long["series"] == SERIES[1]
+    long["branch"] = np.where(theory & (long["ratio"] < 1), "under", np.where(theory, "over", "all"))
     # zero errors (interpolation; exact recovery without noise) have no place on a log axis
     return long[np.isfinite(long["value"]) & (long["value"] > FLOOR * null)]
 
 
-def _threshold(curve: pd.DataFrame) -> alt.Chart:
-    return alt.Chart(curve.head(1)).mark_rule(color="#d62728", strokeWidth=1.5).encode(x=alt.datum(1.0))
+def _threshold(curve: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
+    """The red rule at p = n, labelled at the top."""
+    anchor = alt.Chart(curve.head(1))
+    rule = anchor.mark_rule(color="#d62728", strokeWidth=1.5).encode(x=alt.datum(1.0))
+    label = anchor.mark_text(color="#d62728", align="left", dx=4, fontSize=12).encode(
+        x=alt.datum(1.0), y=alt.value(10), text=alt.datum("p = n"))
+    return rule, label
 
 
-def _null_rule(curve: pd.DataFrame, null: float) -> alt.Chart:
-    return alt.Chart(curve.head(1)).mark_rule(color="#7f7f7f", strokeDash=[1, 3]).encode(y=alt.datum(null))
+def _null_rule(curve: pd.DataFrame, null: float) -> tuple[alt.Chart, alt.Chart]:
+    """The error of predicting 0: a bound above it says nothing."""
+    anchor = alt.Chart(curve.head(1))
+    rule = anchor.mark_rule(color="#7f7f7f", strokeDash=[1, 3]).encode(y=alt.datum(null))
+    label = anchor.mark_text(color="#555555", align="right", dy=-7, fontSize=11).encode(
+        x=alt.datum(float(curve["ratio"].max())), y=alt.datum(null), text=alt.datum("error of predicting 0"))
+    return rule, label
 
 
 def _norm_chart(curve: pd.DataFrame) -> alt.LayerChart:
     data = curve[np.isfinite(curve["norm"]) & (curve["norm"] > 0)]
-    line = alt.Chart(data).mark_line(point=True, color="#2ca02c").encode(
+    line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(color="#2ca02c", size=20), color="#2ca02c").encode(
         x=alt.X("ratio:Q", title="p/n"),
         y=alt.Y("norm:Q", title="norm of the fitted weights |w|", scale=alt.Scale(type="log")),
         tooltip=["p", alt.Tooltip("ratio:Q", format=".2f"), alt.Tooltip("norm:Q", format=".3g")],
     )
-    return alt.layer(line, _threshold(curve)).properties(width=300, height=340)
+    return alt.layer(line, *_threshold(curve)).properties(width=300, height=340)
 
 
 EXPERIMENT = contract.register(contract.Experiment(
