@@ -33,4 +33,6 @@ PHENOMENA = [
              "At the same parameter count, deep narrow plain nets stop training; skip connections fix it."),
     PageSpec("app_pages/lottery_ticket.py", "Lottery tickets", "lottery-ticket", ":material/content_cut:",
              "Pruned to a tenth of its weights and reset to its initial values, a subnetwork still trains to full accuracy."),
+    PageSpec("app_pages/mode_connectivity.py", "Mode connectivity", "mode-connectivity", ":material/conversion_path:",
+             "Two nets from different seeds: a hill on the straight line between them, mostly a permutation, and a low curved path."),
 ]

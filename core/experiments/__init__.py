@@ -6,6 +6,7 @@ from core.experiments import (
     implicit_bias,  # noqa: F401
     lazy_training,  # noqa: F401
     lottery_ticket,  # noqa: F401
+    mode_connectivity,  # noqa: F401
     optimization,  # noqa: F401
     scaling,  # noqa: F401
     width_depth,  # noqa: F401

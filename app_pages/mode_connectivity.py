@@ -1,0 +1,65 @@
+"""Page: Mode connectivity."""
+
+from core.experiments import mode_connectivity
+from ui import page
+
+page.render(
+    mode_connectivity.EXPERIMENT,
+    intro=(
+        "Two copies of the same network (the seed's: 2 hidden layers of 200 units, 50 points of sin(x1+x2+x3) in "
+        "10 dimensions, Adam) are trained from different random seeds until both fit the data. "
+        "You will see the loss along the straight line between their weights, along the same line after "
+        "reordering the second net's hidden units, and along a trained curve — then how the hill changes with width."
+    ),
+    question="both nets have training loss below 1e-6. Halfway between them in weight space, is the training "
+    "loss still near zero, or is there a hill? And what could remove it?",
+    why="""
+**There is a hill.** On the seed's own setting the training loss halfway along the straight line between
+the two nets is about 0.5 — the loss of predicting zero everywhere (the mean square of sin(x1+x2+x3) is
+0.499). The seed text says independently trained nets "find solutions in the same basin" and that one
+minimum can be moved into another "while staying at zero loss"; its own script prints a midpoint loss of
+0.49 and "A loss barrier exists", then prints the same-basin implications anyway. On a straight line,
+two minima from different seeds are *not* connected here.
+
+**Most of the hill is a permutation.** Reordering the hidden units of a layer (their incoming weights,
+bias and outgoing weights together) leaves the function unchanged, so every net has 200! × 200!
+equivalent copies, and two independent runs land in different ones. Averaging unit 7 of one net with
+an unrelated unit 7 of the other destroys both. *Weight matching* (Ainsworth, Hayase, Srinivasa 2022,
+Git Re-Basin) pairs each unit of B with the most similar unit of A: per hidden layer a linear assignment
+(scipy's `linear_sum_assignment`) on the summed products of incoming weights, biases and outgoing
+weights, with the other layers' orders fixed, repeated layer by layer until nothing changes. The
+permuted B computes exactly the same function (its end loss is identical), yet the hill drops.
+
+**What is left, and why the init matters.** With the seed's init (every weight N(0, 0.1²)), the
+aligned barrier falls only about in half at width 200, and *grows* with width in the sweep. A fixed
+std of 0.1 is He's scale (√(2/fan_in)) at width 200 only; wider layers start with activations that grow
+with width, the nets fit 50 points in ~150 steps while barely moving from their random starts, and
+two independent random matrices cannot be permuted into each other. With PyTorch's default init
+(±1/√fan_in, try the preset) the aligned barrier shrinks as width grows, to about a fifth of the plain
+one here, then levels off: near zero, not zero. Ainsworth et al. report zero-barrier alignment for
+wide nets trained on large data sets; with 50 points and 10 dimensions we do not get there.
+
+**A curved path has no hill at all.** Garipov et al. (2018) and Draxler et al. (2018) showed that
+minima are joined by simple curves of low loss. Here the quadratic Bezier curve
+θ(t) = (1−t)² w_A + 2t(1−t) θ_mid + t² w_B, with only θ_mid trained (on the loss averaged over random t,
+gradient 2t(1−t) × the model's gradient), stays within about 1e-4 of zero all the way, with B
+*not* permuted. The heatmap shows the plane through w_A, w_B and θ_mid, which holds the whole curve:
+the straight path crosses a ridge that the curve walks around.
+
+**What the test loss says.** With 50 points the nets fit the data but not the function (test loss
+≈ 0.6-0.9); the test loss along the paths shows whether the intermediate models generalise like the
+ends — on the curve they do.
+
+References: Garipov, Izmailov, Podoprikhin, Vetrov, Wilson (2018), *Loss surfaces, mode connectivity,
+and fast ensembling of DNNs*; Draxler, Veschgini, Salmhofer, Hamprecht (2018), *Essentially no barriers
+in neural network energy landscape*; Ainsworth, Hayase, Srinivasa (2022), *Git Re-Basin: merging models
+modulo permutation symmetries*; Entezari, Sedghi, Saukh, Neyshabur (2022), *The role of permutation
+invariance in linear mode connectivity of neural networks*.
+""",
+    presets={
+        "The seed's setting": {},
+        "PyTorch's init: alignment shrinks with width": {"init": "pytorch", "sweep_widths": (16, 32, 64, 128, 256)},
+        "Seed's init, wider nets (lazy, alignment fails)": {"sweep_widths": (25, 50, 100, 200, 400), "curve": False},
+        "Same seed twice (no barrier)": {"seed_b": 1},
+    },
+)
