@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from core.device import describe, pick_device
+from core.device import describe, pick_device, serve_threads
 from ui.catalog import HOME, PHENOMENA
 
+serve_threads()
 st.set_page_config(page_title="Overparameterization Lab", page_icon=":material/hub:", layout="wide")
 
 pages = [st.Page(HOME.path, title=HOME.title, url_path=HOME.url_path, icon=HOME.icon, default=True)]

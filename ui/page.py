@@ -71,7 +71,7 @@ def render(
     _cost_row(result, cached)
     status = result.metrics.get("status", "ok")
     if status != "ok":
-        st.warning(f"Run stopped early: {status}")
+        st.warning(f"Note: {status}")
     pinned = compare.pin_controls(experiment, config, result)
     if pinned is None:
         _figures(experiment, result)
