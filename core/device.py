@@ -31,4 +31,5 @@ def describe(device: torch.device) -> str:
     """A short human label, e.g. 'cuda (NVIDIA H200)' or 'cpu (2 threads)'."""
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"cpu ({threads} thread{'s' if threads > 1 else ''})"
