@@ -170,6 +170,15 @@ def test_progress_streams_partial_risk_tables():
     figures[0].chart.to_dict()
 
 
+@pytest.mark.parametrize("spectrum", bo.SPECTRA)
+def test_every_chart_builds_for_every_spectrum(spectrum):
+    result = EXP.execute(bo.Config(spectrum=spectrum, p=400, repeats=2))
+    figures = bo.make_charts(result)
+    assert [f.table for f in figures] == ["risk", "sweep", "spectrum"]
+    for figure in figures:
+        assert figure.chart.to_dict()
+
+
 def test_cli_runs_and_prints_json(capsys):
     assert cli.main(["run", "benign-overfitting", "--set", "spectrum=isotropic", "p=500", "repeats=2", "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)

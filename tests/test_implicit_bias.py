@@ -158,9 +158,13 @@ def test_progress_streams_partial_trajectories():
 
 
 def test_charts_for_both_tasks():
-    assert [f.table for f in ib.make_charts(EXP.execute(ib.Config(steps=100)))] == ["trajectory", "plane"]
+    for init in (0.0, 1.0):
+        figures = ib.make_charts(EXP.execute(ib.Config(steps=100, init=init)))
+        assert [f.table for f in figures] == ["trajectory", "plane"]
+        for figure in figures:
+            figure.chart.to_dict()
     result = EXP.execute(ib.Config(task="classification", steps=100))
-    assert [f.table for f in ib.make_charts(result)] == ["margin", "margin"]
+    assert [f.table for f in ib.make_charts(result)] == ["margin"]
     for figure in ib.make_charts(result):
         figure.chart.to_dict()
 

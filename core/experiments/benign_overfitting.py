@@ -32,6 +32,9 @@ MAX_CONDITION = 1e12
 #: Bartlett et al.'s conditions count as met when r0/n, k*/n and n/R_k* are all below this.
 SMALL = 0.1
 
+#: Eigenvalues below this are left out of the spectrum chart (exponential tails reach 1e-300).
+SPECTRUM_FLOOR = 1e-12
+
 SPECTRA = ("isotropic", "spiked", "power-law", "exponential")
 
 
@@ -102,13 +105,14 @@ def _run(config: Config, progress: contract.Progress | None) -> Result:
     eigs = spectrum(config.spectrum, config.p, config.k, config.weak)
     theta = true_coefficients(config, eigs)
     ps = sweep_ps(config)
+    theory = _theory(config, eigs, theta, ps)
     rows, worst = [], 1.0
     for r in range(config.repeats):
         rows_r, cond = _one_repeat(config, eigs, theta, ps, r)
         rows += rows_r
         worst = max(worst, cond)
         if progress is not None:
-            progress((r + 1) / config.repeats, f"training set {r + 1} of {config.repeats}", {"risk": _risk(config, rows, eigs, theta, ps)})
+            progress((r + 1) / config.repeats, f"training set {r + 1} of {config.repeats}", {"risk": _risk(rows, theory)})
     per_repeat = pd.DataFrame(rows)
     sweep = per_repeat.groupby(["p", "ratio"], as_index=False)[["train_mse", "excess_risk", "bias", "variance"]].mean()
     last = sweep.iloc[-1]
@@ -121,6 +125,7 @@ def _run(config: Config, progress: contract.Progress | None) -> Result:
         "variance": float(last["variance"]),
         "noise_var": config.noise**2,
         "signal_r2": SIGNAL_R2,
+        "n": config.n,
         "r0": round(ranks.r0, 3),
         "k_star": ranks.k_star if ranks.k_star is not None else "none",
         "R_k_star": round(ranks.R_k_star, 3) if ranks.k_star is not None else "none",
@@ -129,7 +134,7 @@ def _run(config: Config, progress: contract.Progress | None) -> Result:
     }
     tables = {
         "sweep": sweep,
-        "risk": _risk(config, rows, eigs, theta, ps),
+        "risk": _risk(rows, theory),
         "spectrum": pd.DataFrame({"index": np.arange(1, config.p + 1), "eigenvalue": eigs}),
     }
     return Result(metrics, tables)
@@ -168,18 +173,23 @@ def _one_repeat(config: Config, eigs: np.ndarray, theta: np.ndarray, ps: np.ndar
     return rows, worst
 
 
-def _risk(config: Config, rows: list[dict], eigs: np.ndarray, theta: np.ndarray, ps: np.ndarray) -> pd.DataFrame:
+def _theory(config: Config, eigs: np.ndarray, theta: np.ndarray, ps: np.ndarray) -> pd.DataFrame:
+    """The deterministic-equivalent curves on a fine grid of p (computed once per run)."""
+    grid = np.unique(np.geomspace(ps[0], ps[-1], THEORY_POINTS).round().astype(int))
+    rows = []
+    for p in grid:
+        terms = linear.ridgeless_equivalent(eigs[:p], theta, config.n, config.noise**2)
+        for term, value in (("excess_risk", terms.excess_risk), ("bias", terms.bias), ("variance", terms.variance)):
+            rows.append({"p": int(p), "ratio": p / config.n, "repeat": None, "source": "theory", "term": term, "value": value})
+    return pd.DataFrame(rows)
+
+
+def _risk(rows: list[dict], theory: pd.DataFrame) -> pd.DataFrame:
     """Tidy table behind the main chart: every repeat's exact terms and the theory curves."""
     sim = pd.DataFrame(rows).melt(id_vars=["p", "ratio", "repeat"], value_vars=["excess_risk", "bias", "variance"],
                                   var_name="term", value_name="value")
     sim.insert(3, "source", "simulation")
-    grid = np.unique(np.geomspace(ps[0], ps[-1], THEORY_POINTS).round().astype(int))
-    theory = []
-    for p in grid:
-        terms = linear.ridgeless_equivalent(eigs[:p], theta, config.n, config.noise**2)
-        for term, value in (("excess_risk", terms.excess_risk), ("bias", terms.bias), ("variance", terms.variance)):
-            theory.append({"p": int(p), "ratio": p / config.n, "repeat": None, "source": "theory", "term": term, "value": value})
-    out = pd.concat([sim, pd.DataFrame(theory)], ignore_index=True)
+    out = pd.concat([sim, theory], ignore_index=True)
     out["repeat"] = out["repeat"].astype("Int64")
     return out[["p", "ratio", "repeat", "source", "term", "value"]]
 
@@ -206,67 +216,101 @@ def _status(condition: float, config: Config) -> str:
 
 
 def make_charts(result: Result) -> list[Figure]:
-    figures = [Figure("Excess risk, bias and variance as p grows", _risk_chart(result), "risk",
-                      "Points: the exact bias and variance of each training set (given X, averaged over the noise). "
-                      "Lines: the theory (deterministic equivalent; for isotropic features Hastie et al.'s "
-                      "r2(1 - 1/gamma) + s2/(gamma - 1)). The dashed line is the noise variance s2.")]
+    figures = [Figure("Excess risk, bias and variance as p grows (points: simulation, lines: theory)", _risk_chart(result),
+                      "risk", "Points: the exact bias and variance of each training set (given X, averaged over the noise); "
+                      "the thick pale line is their sum, the excess risk. Lines: the theory (deterministic equivalent; for "
+                      "isotropic features exactly Hastie et al.'s r2(1 - 1/gamma) + s2/(gamma - 1)). Dashed: the noise "
+                      "variance s2; grey: the excess risk of always predicting 0.")]
     if "sweep" in result.tables:
         figures.append(Figure("It interpolates: train error vs test error", _fit_chart(result), "sweep",
-                              "Train MSE of the min-norm interpolant (numerically zero) against its test MSE = excess risk "
-                              "+ s2. The grey line is the test MSE of predicting 0."))
+                              "Train MSE of the min-norm interpolant (zero to machine precision at every p) against its "
+                              "test MSE = excess risk + s2, the mean over training sets; near p = n it is off the top."))
     if "spectrum" in result.tables:
         figures.append(Figure("The feature spectrum", _spectrum_chart(result), "spectrum",
                               "Eigenvalues of the feature covariance at the largest p. Benign needs a few strong "
-                              "directions (carrying the signal) and a long, flat tail of weak ones (absorbing the noise)."))
+                              "directions (carrying the signal) and a long, flat tail of weak ones (absorbing the noise). "
+                              + _verdict_text(result.metrics)))
     return figures
 
 
-def _noise_rule(result: Result) -> alt.Chart | None:
-    s2 = result.metrics.get("noise_var")
-    if not s2:
-        return None
-    return alt.Chart(pd.DataFrame({"s2": [s2]})).mark_rule(strokeDash=[6, 4], color="grey").encode(y="s2:Q")
+def _verdict_text(m: dict) -> str:
+    """The effective ranks and the verdict in words, for the caption under the spectrum."""
+    if "verdict" not in m:
+        return ""
+    n = m["n"]
+    ranks = f"r0/n = {m['r0'] / n:.2g}"
+    if m["k_star"] != "none":
+        ranks += f", k*/n = {m['k_star'] / n:.2g}, n/R_k* = {n / m['R_k_star']:.2g}"
+    return (f"Here (at p = {m['params']:,}): {ranks}; verdict: **{m['verdict']}**. Excess risk {m['excess_risk']:.3g} "
+            f"(bias {m['bias']:.3g}, variance {m['variance']:.3g}) against noise variance {m['noise_var']:.3g}.")
 
 
-def _risk_chart(result: Result) -> alt.Chart:
+TERMS = ["excess_risk", "bias", "variance"]
+TERM_COLORS = alt.Scale(domain=TERMS, range=["#1f77b4", "#ff7f0e", "#2ca02c"])
+
+
+def _ratio_x(data: pd.DataFrame) -> alt.X:
+    return alt.X("ratio:Q", title="p / n (log)", scale=alt.Scale(type="log", nice=False,
+                                                               domain=[data["ratio"].min(), data["ratio"].max()]))
+
+
+def _rules(levels: list[tuple[float, str, bool]]) -> list[alt.Chart]:
+    """Labelled horizontal reference lines: (height, label, dashed)."""
+    charts = []
+    for height, label, dashed in levels:
+        frame = pd.DataFrame({"y": [height], "label": [label]})
+        base = alt.Chart(frame)
+        charts.append(base.mark_rule(color="grey", strokeDash=[6, 4] if dashed else [1, 0]).encode(y="y:Q"))
+        charts.append(base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="grey").encode(
+            x=alt.value(0), y="y:Q", text="label:N"))
+    return charts
+
+
+def _risk_chart(result: Result) -> alt.LayerChart:
     data = result.tables["risk"]
+    s2 = result.metrics.get("noise_var")
+    floor = 1e-4 * (SIGNAL_R2 + (s2 or 0.0))
     data = data[data["value"] > 0]
-    color = alt.Color("term:N", title=None, sort=["excess_risk", "bias", "variance"],
-                      scale=alt.Scale(domain=["excess_risk", "bias", "variance"], range=["#1f77b4", "#ff7f0e", "#2ca02c"]))
-    x = alt.X("ratio:Q", title="p / n", scale=alt.Scale(type="log"))
-    y = alt.Y("value:Q", title="risk (MSE above the noise)", scale=alt.Scale(type="log"))
-    theory = alt.Chart(data[data["source"] == "theory"]).mark_line().encode(x=x, y=y, color=color, tooltip=[
-        "p", "term", alt.Tooltip("value:Q", format=".3g")])
-    sim = alt.Chart(data[data["source"] == "simulation"]).mark_point(filled=True, opacity=0.6).encode(
-        x=x, y=y, color=color, shape=alt.Shape("source:N", title=None),
-        tooltip=["p", "repeat", "term", alt.Tooltip("value:Q", format=".3g")])
-    layers = [theory, sim]
-    rule = _noise_rule(result)
-    if rule is not None:
-        layers.append(rule)
-    return alt.layer(*layers).properties(height=340)
+    x = _ratio_x(data)
+    y = alt.Y("value:Q", title="risk above the noise (log)",
+              scale=alt.Scale(type="log", domain=[floor, max(float(data["value"].max()), SIGNAL_R2) * 1.5]))
+    color = alt.Color("term:N", title=None, sort=TERMS, scale=TERM_COLORS)
+    theory = data[data["source"] == "theory"]
+    total = alt.Chart(theory[theory["term"] == "excess_risk"]).mark_line(strokeWidth=7, opacity=0.35, clip=True).encode(
+        x=x, y=y, color=color)
+    parts = alt.Chart(theory[theory["term"] != "excess_risk"]).mark_line(clip=True).encode(
+        x=x, y=y, color=color, tooltip=["p", "term", alt.Tooltip("value:Q", format=".3g")])
+    sim = alt.Chart(data[data["source"] == "simulation"]).mark_point(filled=True, opacity=0.7, clip=True).encode(
+        x=x, y=y, color=color, tooltip=["p", "repeat", "term", alt.Tooltip("value:Q", format=".3g")])
+    levels = [(SIGNAL_R2, "predicting 0", False)] + ([(s2, "noise s2", True)] if s2 else [])
+    return alt.layer(total, parts, sim, *_rules(levels)).properties(height=340)
 
 
-def _fit_chart(result: Result) -> alt.Chart:
+def _fit_chart(result: Result) -> alt.LayerChart:
+    """Linear axis on purpose: train MSE sits exactly on 0, test MSE near the noise line."""
     sweep = result.tables["sweep"].copy()
     s2 = result.metrics.get("noise_var", 0.0)
     sweep["test_mse"] = sweep["excess_risk"] + s2
     long = sweep.melt(id_vars=["p", "ratio"], value_vars=["train_mse", "test_mse"], var_name="set", value_name="mse")
-    long["mse"] = long["mse"].clip(lower=1e-16)
-    x = alt.X("ratio:Q", title="p / n", scale=alt.Scale(type="log"))
-    lines = alt.Chart(long).mark_line(point=True).encode(
-        x=x, y=alt.Y("mse:Q", title="MSE (log; train is at machine precision)", scale=alt.Scale(type="log")),
-        color=alt.Color("set:N", title=None), tooltip=["p", "set", alt.Tooltip("mse:Q", format=".3g")])
-    null = alt.Chart(pd.DataFrame({"null": [SIGNAL_R2 + s2]})).mark_rule(color="grey").encode(y="null:Q")
-    return alt.layer(lines, null).properties(height=260)
+    # room for the whole test curve except the blow-up just above p = n
+    beyond = sweep["test_mse"].iloc[1:]
+    top = max(1.3 * (SIGNAL_R2 + s2), 1.1 * float(beyond.max()) if len(beyond) else 0.0)
+    lines = alt.Chart(long).mark_line(point=True, clip=True).encode(
+        x=_ratio_x(long), y=alt.Y("mse:Q", title="MSE", scale=alt.Scale(domain=[0, top])),
+        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=["train_mse", "test_mse"], range=["#9467bd", "#1f77b4"])),
+        tooltip=["p", "set", alt.Tooltip("mse:Q", format=".3g")])
+    levels = [(SIGNAL_R2 + s2, "predicting 0", False)] + ([(s2, "noise s2 (the best possible)", True)] if s2 else [])
+    return alt.layer(lines, *_rules(levels)).properties(height=260)
 
 
 def _spectrum_chart(result: Result) -> alt.Chart:
     spec = result.tables["spectrum"]
     keep = np.unique(np.geomspace(1, len(spec), 300).astype(int)) - 1
-    return alt.Chart(spec.iloc[keep]).mark_line(point=True).encode(
-        x=alt.X("index:Q", title="direction i", scale=alt.Scale(type="log")),
-        y=alt.Y("eigenvalue:Q", title="eigenvalue", scale=alt.Scale(type="log")),
+    shown = spec.iloc[keep]
+    shown = shown[shown["eigenvalue"] > SPECTRUM_FLOOR]  # an exponential tail underflows; below this it is invisible anyway
+    return alt.Chart(shown).mark_line().encode(
+        x=alt.X("index:Q", title="direction i (log)", scale=alt.Scale(type="log", nice=False, domain=[1, len(spec)])),
+        y=alt.Y("eigenvalue:Q", title="eigenvalue (log)", scale=alt.Scale(type="log")),
         tooltip=["index", alt.Tooltip("eigenvalue:Q", format=".3g")]).properties(height=220)
 
 

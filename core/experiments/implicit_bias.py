@@ -253,47 +253,67 @@ def make_charts(result: Result) -> list[Figure]:
     if "trajectory" in tables:
         figures.append(Figure("Where gradient descent goes", _trajectory_chart(result), "trajectory",
                               "Distance of the iterate to the minimum-norm interpolant and to the predicted limit "
-                              "pinv(X)y + (I − pinv(X)X)w0, relative to |pinv(X)y|. The dashed line is the "
-                              "theory's plateau: |null-space part of w0| / |pinv(X)y|."))
+                              "pinv(X)y + (I − pinv(X)X)w0, relative to |pinv(X)y|; from w0 = 0 the two coincide. "
+                              "With w0 ≠ 0 the grey line is the theory's plateau: |null-space part of w0| / |pinv(X)y|. "
+                              + _regression_text(result.metrics)))
     if "plane" in tables:
         figures.append(Figure("The same in two dimensions (p = 2, n = 1)", _plane_chart(tables["plane"]), "plane",
                               "Every point on the grey line fits the one data point exactly. Gradients are multiples of x, "
                               "so GD moves perpendicular to the line and lands at the foot of the perpendicular from "
                               "where it started: from 0 that is the minimum-norm solution."))
     if "margin" in tables:
-        figures.append(Figure("The direction converges to the max-margin SVM, slowly", _cosine_chart(tables["margin"]),
-                              "margin", "1 − cosine between GD's weights and the hard-margin SVM (scikit-learn), on "
-                              "log axes: a straight line would be a power law; this is slower."))
-        if "svm_margin" in result.metrics:
-            figures.append(Figure("The margin closes like 1 / log t", _margin_chart(result), "margin",
-                                  "SVM margin minus GD's normalized margin min_i y_i x_i·w / |w|. The dashed line is "
-                                  "the rate of Soudry et al. (2018), C / log t, matched at the last step."))
+        figures.append(Figure("The direction converges to the max-margin SVM, slowly", _margin_charts(result), "margin",
+                              "Left: 1 − cosine between GD's weights and the hard-margin SVM (scikit-learn), on log "
+                              "axes: a straight line would be a power law; this is slower. Right: the SVM margin minus "
+                              "GD's normalized margin min_i y_i x_i·w / |w|; dashed: the rate C / log t of Soudry et al. "
+                              "(2018), matched at the last step. " + _classification_text(result.metrics)))
     return figures
 
 
-def _log_step_x() -> alt.X:
-    return alt.X("step:Q", title="step (log)", scale=alt.Scale(type="log"))
+def _regression_text(m: dict) -> str:
+    if "dist_to_min_norm" not in m:
+        return ""
+    return (f"Here, at the last step: distance to the min-norm interpolant {m['dist_to_min_norm']:.2g}, to the predicted "
+            f"limit {m['dist_to_limit']:.2g}; the null-space part of w0 moved by at most {m['null_space_moved']:.2g}.")
 
 
-def _trajectory_chart(result: Result) -> alt.Chart:
+def _classification_text(m: dict) -> str:
+    if "cosine_to_svm" not in m:
+        return ""
+    return (f"Here, at the last step: cosine {m['cosine_to_svm']:.6f}, normalized margin {m['normalized_margin']:.4g} "
+            f"against the SVM's {m['svm_margin']:.4g}.")
+
+
+def _log_step_x(steps: pd.Series) -> alt.X:
+    return alt.X("step:Q", title="step (log)", scale=alt.Scale(type="log", nice=False, domain=[1, max(2, int(steps.max()))]))
+
+
+def _trajectory_chart(result: Result) -> alt.LayerChart:
     traj = result.tables["trajectory"]
     long = traj[traj["step"] > 0].melt(id_vars="step", value_vars=["dist_to_min_norm", "dist_to_limit"],
                                         var_name="distance to", value_name="relative distance")
     long["relative distance"] = long["relative distance"].clip(lower=1e-16)
-    lines = alt.Chart(long).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=_log_step_x(), y=alt.Y("relative distance:Q", scale=alt.Scale(type="log"), title="distance / |pinv(X) y|"),
-        color=alt.Color("distance to:N", title=None, scale=alt.Scale(domain=["dist_to_min_norm", "dist_to_limit"],
-                                                                      range=["#1f77b4", "#d62728"])),
-        tooltip=["step", "distance to", alt.Tooltip("relative distance:Q", format=".3g")])
+    x = _log_step_x(traj["step"])
+    y = alt.Y("relative distance:Q", scale=alt.Scale(type="log"), title="distance / |pinv(X) y| (log)")
+    color = alt.Color("distance to:N", title=None, scale=alt.Scale(domain=["dist_to_min_norm", "dist_to_limit"],
+                                                                   range=["#1f77b4", "#d62728"]))
+    tooltip = ["step", "distance to", alt.Tooltip("relative distance:Q", format=".3g")]
+    # the min-norm distance thick and solid, the limit distance dashed on top: from w0 = 0 they coincide
+    to_min = alt.Chart(long[long["distance to"] == "dist_to_min_norm"]).mark_line(strokeWidth=4).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
+    to_limit = alt.Chart(long[long["distance to"] == "dist_to_limit"]).mark_line(strokeDash=[6, 3], strokeWidth=2).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
+    layers = [to_min, to_limit]
     plateau = result.metrics.get("null_space_part")
-    if not plateau:
-        return lines.properties(height=300)
-    rule = alt.Chart(pd.DataFrame({"theory": [plateau]})).mark_rule(strokeDash=[6, 4], color="#1f77b4").encode(
-        y="theory:Q", tooltip=[alt.Tooltip("theory:Q", format=".3g", title="predicted plateau")])
-    return alt.layer(lines, rule).properties(height=300)
+    if plateau:
+        frame = pd.DataFrame({"theory": [plateau], "label": ["theory: |null-space part of w0|"]})
+        layers.append(alt.Chart(frame).mark_rule(color="grey").encode(y="theory:Q"))
+        layers.append(alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="grey").encode(
+            x=alt.value(0), y="theory:Q", text="label:N"))
+    return alt.layer(*layers).properties(height=300)
 
 
-def _plane_chart(data: pd.DataFrame) -> alt.Chart:
+def _plane_chart(data: pd.DataFrame) -> alt.HConcatChart:
     scale = alt.Scale(domain=[-2.5, 2.5], nice=False)
     x, y = alt.X("w1:Q", scale=scale, title="w1"), alt.Y("w2:Q", scale=scale, title="w2")
     kinds = ["solutions x·w = y", "perpendicular from w0", "GD from 0", "GD from w0"]
@@ -306,7 +326,8 @@ def _plane_chart(data: pd.DataFrame) -> alt.Chart:
                                                         alt.Tooltip("w2:Q", format=".3f")])
     labels = alt.Chart(_plane_labels(data)).mark_text(align="left", dx=7, dy=-7, fontSize=13).encode(
         x=x, y=y, text="label:N")
-    return alt.layer(static, paths, labels).properties(width=420, height=420)
+    # a one-panel hconcat keeps its fixed width when the page stretches charts: equal axes, true right angles
+    return alt.hconcat(alt.layer(static, paths, labels).properties(width=440, height=440))
 
 
 def _plane_labels(data: pd.DataFrame) -> pd.DataFrame:
@@ -317,11 +338,19 @@ def _plane_labels(data: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame([{"label": label, "w1": r["w1"], "w2": r["w2"]} for label, r in rows])
 
 
+def _margin_charts(result: Result) -> alt.Chart | alt.HConcatChart:
+    """Cosine panel, plus the margin-gap panel once the run is done (it needs the SVM margin)."""
+    cosine = _cosine_chart(result.tables["margin"])
+    if "svm_margin" not in result.metrics:
+        return cosine
+    return alt.hconcat(cosine, _margin_chart(result))
+
+
 def _cosine_chart(margin: pd.DataFrame) -> alt.Chart:
     data = margin[margin["step"] > 0].assign(gap=lambda d: (1 - d["cosine_to_svm"]).clip(lower=1e-16))
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=_log_step_x(), y=alt.Y("gap:Q", scale=alt.Scale(type="log"), title="1 − cosine to the SVM direction"),
-        tooltip=["step", alt.Tooltip("cosine_to_svm:Q", format=".6f")]).properties(height=280)
+        x=_log_step_x(margin["step"]), y=alt.Y("gap:Q", scale=alt.Scale(type="log"), title="1 − cosine to the SVM direction"),
+        tooltip=["step", alt.Tooltip("cosine_to_svm:Q", format=".6f")]).properties(width=380, height=280)
 
 
 def _margin_chart(result: Result) -> alt.Chart:
@@ -329,15 +358,16 @@ def _margin_chart(result: Result) -> alt.Chart:
     svm = result.metrics["svm_margin"]
     data = margin[margin["step"] > 1].assign(gap=lambda d: svm - d["normalized_margin"])
     data = data[data["gap"] > 0]
-    x, y = _log_step_x(), alt.Y("gap:Q", scale=alt.Scale(type="log"), title="SVM margin − normalized margin")
+    x = _log_step_x(margin["step"])
+    y = alt.Y("gap:Q", scale=alt.Scale(type="log"), title="SVM margin − normalized margin")
     sim = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
         x=x, y=y, tooltip=["step", alt.Tooltip("normalized_margin:Q", format=".4f")])
     if data.empty:
-        return sim.properties(height=260)
+        return sim.properties(width=380, height=280)
     last = data.iloc[-1]
     rate = data[["step"]].assign(gap=lambda d: last["gap"] * math.log(last["step"]) / np.log(d["step"]))
     theory = alt.Chart(rate).mark_line(strokeDash=[6, 4], color="grey").encode(x=x, y=y)
-    return alt.layer(sim, theory).properties(height=260)
+    return alt.layer(sim, theory).properties(width=380, height=280)
 
 
 EXPERIMENT = contract.register(contract.Experiment(
