@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import torch
+from threadpoolctl import threadpool_limits
 
 
 def pick_device(force_cpu: bool = False) -> torch.device:
@@ -15,15 +16,16 @@ def pick_device(force_cpu: bool = False) -> torch.device:
 
 
 def serve_threads(default: int = 1) -> int:
-    """Intra-op threads for a server process: one by default (LAB_THREADS overrides).
+    """Intra-op threads (torch and BLAS) for a server process: one by default (LAB_THREADS overrides).
 
     Streamlit runs every session in its own thread; with torch's default of one OpenMP team per
     calling thread sized to all cores, a few concurrent sessions oversubscribe the cores and small
     operations slow down by orders of magnitude (measured here: 22 s against 6 ms for 1,000 tiny
     bmm calls on a loaded 2-core machine). One thread each lets sessions share the cores instead.
     """
-    threads = int(os.environ.get("LAB_THREADS", default))
-    torch.set_num_threads(max(1, threads))
+    threads = max(1, int(os.environ.get("LAB_THREADS", default)))
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)  # numpy/scipy BLAS and OpenMP too, for the linear-algebra pages
     return torch.get_num_threads()
 
 
