@@ -50,6 +50,12 @@ Hastie, Montanari, Rosset, Tibshirani (2022), *Surprises in high-dimensional rid
 interpolation*, Ann. Statist.; Mallinar et al. (2022), *Benign, tempered, or catastrophic*; Bach (2024),
 *High-dimensional analysis of double descent for linear regression with random projections*.
 """,
+    answers=[
+        'It goes up: more parameters, more overfitting',
+        'It falls towards the noise level',
+        'It depends on the spectrum of the features',
+        'It stays where it is',
+    ],
     presets={
         "Spiked: benign": {},
         "Isotropic, p = 5n (the seed's setting): not benign": {"spectrum": "isotropic", "p": 500, "k": 10, "noise": 0.3},

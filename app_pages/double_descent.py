@@ -59,6 +59,12 @@ high-dimensional ridgeless least squares interpolation*, Ann. Stat.; Dobriban, W
 Nakkiran, Venkat, Kakade, Ma (2021), *Optimal regularization can mitigate double descent*, ICLR;
 Rahimi, Recht (2007), *Random features for large-scale kernel machines*.
 """,
+    answers=[
+        'Lowest at p = n',
+        'Highest at p = n, lower again at p = 5n',
+        'Highest at p = n, and even higher at p = 5n',
+        'No special point',
+    ],
     presets={
         "Ridgeless linear model (Hastie et al.)": {},
         "Optimal ridge removes the peak": {"ridge": "optimal"},

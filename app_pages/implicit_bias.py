@@ -39,6 +39,12 @@ References: Gunasekar, Lee, Soudry, Srebro (2018), *Characterizing implicit bias
 geometry*; Soudry et al. (2018), *The implicit bias of gradient descent on separable data*, JMLR;
 Zhang, Bengio, Hardt, Recht, Vinyals (2017), *Understanding deep learning requires rethinking generalization*.
 """,
+    answers=[
+        'At the minimum-norm interpolant anyway',
+        'Somewhere random on the solution set',
+        'At a point computable in advance: min-norm plus the null-space part of w0',
+        'It does not converge',
+    ],
     presets={
         "From zero: the minimum-norm interpolant": {},
         "From a random w0: the null-space part stays": {"init": 1.0},
