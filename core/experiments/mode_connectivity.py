@@ -247,7 +247,8 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
         barriers["curve"] = barrier(train, t)
         tables["path"] = _concat([*path_rows, _path_frame(t, "curve", train, test)])
         report(0.95, "mapping the loss over the plane")
-        tables["plane"], tables["plane_points"] = plane(a, b, mid, x, y)
+        if _spans_plane(a, b, mid):
+            tables["plane"], tables["plane_points"] = plane(a, b, mid, x, y)
     done = {w: tr.done for w, tr in trainers.items()}
     metrics = {
         "status": status,
@@ -283,19 +284,39 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
+#: A main net whose final training loss is above this has not found a minimum, and the page says so.
+FIT_LOSS = 1e-3
+
+
 def _status(config: Config, trainers: dict[int, mlp.Trainer]) -> str:
     for width, t in trainers.items():
         if t.diverged_step is not None:
             net = "AB"[t.diverged_model]
             return (f"net {net} of width {width} diverged at step {t.diverged_step}: the loss blew up, so its paths "
                     f"are not drawn; try a smaller learning rate, e.g. lr={config.lr / 10:g}")
+    main = trainers[config.width]
+    worst = main.losses[main.done - 1]
+    if float(worst.max()) > FIT_LOSS:
+        net = "AB"[int(worst.argmax())]
+        return (f"net {net} ended at training loss {float(worst.max()):.2g}, not at a minimum, so the barrier "
+                f"compares poor fits; try more steps, Adam, or another learning rate")
     return "ok"
+
+
+def _flat(net: Params) -> torch.Tensor:
+    return torch.cat([p.flatten() for p in net]).double()
+
+
+def _spans_plane(a: Params, b: Params, mid: Params) -> bool:
+    """False when the three points are (nearly) on one line, e.g. the same seed for A and B."""
+    u, v = _flat(b) - _flat(a), _flat(mid) - _flat(a)
+    return float(u.norm()) > 1e-9 and float((v - (v @ u) / (u @ u) * u).norm()) > 1e-6 * float(u.norm())
 
 
 def plane(a: Params, b: Params, mid: Params, x: torch.Tensor, y: torch.Tensor) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training loss over the plane through A, B and the curve's middle point (which holds the
     whole curve), in orthonormal coordinates: x along B − A, y toward the middle point."""
-    flat = [torch.cat([p.flatten() for p in net]).double() for net in (a, b, mid)]
+    flat = [_flat(net) for net in (a, b, mid)]
     u, v = flat[1] - flat[0], flat[2] - flat[0]
     length = float(u.norm())
     along = float(v @ u) / length
@@ -315,7 +336,13 @@ def plane(a: Params, b: Params, mid: Params, x: torch.Tensor, y: torch.Tensor) -
 
 # --- charts ---------------------------------------------------------------------------------------
 
-METHOD_COLORS = alt.Scale(domain=["linear", "aligned", "curve"], range=["#d62728", "#1f77b4", "#2ca02c"])
+COLORS = {"linear": "#d62728", "aligned": "#1f77b4", "curve": "#2ca02c"}
+
+
+def _method_colors(present: pd.Series) -> alt.Scale:
+    """Fixed colours per path, listing only the paths drawn (a toggle turns some off)."""
+    shown = [m for m in COLORS if m in set(present)]
+    return alt.Scale(domain=shown, range=[COLORS[m] for m in shown])
 
 
 def make_charts(result: Result) -> list[Figure]:
@@ -330,7 +357,9 @@ def make_charts(result: Result) -> list[Figure]:
     if sweep is not None and len(sweep):
         figures.append(Figure("Barrier vs width", _sweep_chart(sweep), "barrier_vs_width",
                               "Barrier of the training loss on the straight path, before and after weight matching, "
-                              "for two nets of each width trained from the same two seeds."))
+                              "for two nets of each width trained from the same two seeds. With the seed's init "
+                              "(every weight N(0, 0.1²)) wider nets start larger and keep more of their random start, "
+                              "so alignment helps less as width grows; with init = pytorch it helps more (see Why?)."))
     if "plane" in result.tables:
         figures.append(Figure("Training loss over the plane through A, B and the curve's middle point",
                               _plane_chart(result.tables["plane"], result.tables["plane_points"]), "plane",
@@ -356,7 +385,7 @@ def _path_chart(path: pd.DataFrame) -> alt.HConcatChart:
         lines = alt.Chart(data).mark_line(point=True).encode(
             x=alt.X("t:Q", title="t (0 = net A, 1 = net B)"),
             y=alt.Y("loss:Q", title=title),
-            color=alt.Color("method:N", title="path", scale=METHOD_COLORS),
+            color=alt.Color("method:N", title="path", scale=_method_colors(data["method"])),
             tooltip=["t", "method", alt.Tooltip("loss:Q", format=".3g")],
         )
         panels.append((chord + lines).properties(width=330, height=280))
@@ -367,9 +396,9 @@ def _sweep_chart(sweep: pd.DataFrame) -> alt.Chart:
     long = sweep.melt(id_vars="width", var_name="path", value_name="barrier").dropna()
     long["path"] = long["path"].str.removeprefix("barrier_")
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("width:Q", title="hidden units per layer", scale=alt.Scale(type="log")),
+        x=alt.X("width:Q", title="hidden units per layer", scale=alt.Scale(type="log", nice=False, padding=12)),
         y=alt.Y("barrier:Q", title="barrier (training MSE)"),
-        color=alt.Color("path:N", title="path", scale=METHOD_COLORS),
+        color=alt.Color("path:N", title="path", scale=_method_colors(long["path"])),
         tooltip=["width", "path", alt.Tooltip("barrier:Q", format=".3g")],
     ).properties(height=280)
 
@@ -380,7 +409,8 @@ def _plane_chart(grid: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:
     cells = grid.assign(x0=grid["x"] - dx, x1=grid["x"] + dx, y0=grid["y"] - dy, y1=grid["y"] + dy,
                         shown=grid["train_loss"].clip(lower=1e-4))
     heat = alt.Chart(cells).mark_rect().encode(
-        x=alt.X("x0:Q", title="distance along B − A"), x2="x1", y=alt.Y("y0:Q", title="distance toward the middle point"),
+        x=alt.X("x0:Q", title="distance along B − A", scale=alt.Scale(nice=False)), x2="x1",
+        y=alt.Y("y0:Q", title="distance toward the middle point", scale=alt.Scale(nice=False)),
         y2="y1", color=alt.Color("shown:Q", title="train loss", scale=alt.Scale(type="log", scheme="viridis")),
         tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"), alt.Tooltip("train_loss:Q", format=".3g")],
     )
@@ -392,8 +422,10 @@ def _plane_chart(grid: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:
     path = alt.Chart(curve).mark_line(color="#2ca02c", strokeWidth=3).encode(x="x:Q", y="y:Q", order="s:Q")
     dots = alt.Chart(points).mark_point(filled=True, size=90, color="white", stroke="black").encode(
         x="x:Q", y="y:Q", tooltip=["point"])
-    labels = dots.mark_text(align="left", dx=8, dy=-8, color="white", fontWeight="bold").encode(text="point:N")
-    return (heat + path + dots + labels).properties(height=340)
+    text = {"align": "left", "dx": 8, "dy": -10, "fontWeight": "bold"}
+    halo = dots.mark_text(**text, stroke="white", strokeWidth=4, color="white").encode(text="point:N")
+    labels = dots.mark_text(**text, color="black").encode(text="point:N")
+    return (heat + path + dots + halo + labels).properties(height=340)
 
 
 EXPERIMENT = contract.register(contract.Experiment(
