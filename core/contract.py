@@ -40,6 +40,7 @@ def param(
     log: bool = False,
     step: float | None = None,
     max_len: int = 12,
+    ordered: bool = False,
 ) -> Any:
     """Declare a Config field with its bounds, so widgets, URL and CLI derive from one place."""
     meta = {
@@ -51,6 +52,7 @@ def param(
         "log": log,
         "step": step,
         "max_len": max_len,
+        "ordered": ordered,
     }
     return field(default=default, metadata=meta)
 
@@ -70,6 +72,7 @@ class Param:
     log: bool
     step: float | None
     max_len: int
+    ordered: bool
 
     def allowed(self) -> str:
         """The one-line description of what this parameter accepts."""
@@ -112,6 +115,7 @@ def params(config_cls: type) -> list[Param]:
                 log=m.get("log", False),
                 step=m.get("step"),
                 max_len=m.get("max_len", 12),
+                ordered=m.get("ordered", False),
             )
         )
     return out
@@ -130,7 +134,8 @@ def coerce(p: Param, raw: Any) -> Any:
 def _convert(p: Param, raw: Any) -> Any:
     if p.kind is tuple:
         items = raw.split(",") if isinstance(raw, str) else list(raw)
-        values = tuple(sorted({_to_int(str(v).strip()) for v in items if str(v).strip()}))
+        parsed = [_to_int(str(v).strip()) for v in items if str(v).strip()]
+        values = tuple(parsed) if p.ordered else tuple(sorted(set(parsed)))
         if not values:
             raise ValueError("empty list")
         return values
@@ -206,7 +211,8 @@ def nearest_valid(p: Param, raw: Any) -> Any:
     if p.kind in (int, float) and p.lo is not None and p.hi is not None:
         return p.kind(min(max(value, p.lo), p.hi))
     if p.kind is tuple and p.lo is not None and p.hi is not None:
-        clipped = sorted({int(min(max(v, p.lo), p.hi)) for v in value})
+        clipped = [int(min(max(v, p.lo), p.hi)) for v in value]
+        clipped = clipped if p.ordered else sorted(set(clipped))
         return tuple(clipped[: p.max_len])
     return p.default
 

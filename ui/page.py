@@ -160,20 +160,20 @@ def _short(x: float) -> str:
 
 
 def _figures(experiment: Experiment, result: Result) -> None:
-    for figure in experiment.charts(result):
-        _figure(experiment, figure, figure.chart, result.tables[figure.table])
+    for index, figure in enumerate(experiment.charts(result)):
+        _figure(experiment, index, figure, figure.chart, result.tables[figure.table])
 
 
 def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
     st.info(f"Comparing **{compare.PINNED}** (faded, dashed) with **{compare.CURRENT}** (solid).")
     st.dataframe(compare.metrics_table(pinned, current), hide_index=True)
-    for figure, chart in compare.compared_figures(experiment, pinned, current):
+    for index, (figure, chart) in enumerate(compare.compared_figures(experiment, pinned, current)):
         both = pd.concat([pinned.tables[figure.table].assign(run=compare.PINNED),
                           current.tables[figure.table].assign(run=compare.CURRENT)], ignore_index=True)
-        _figure(experiment, figure, chart, both)
+        _figure(experiment, index, figure, chart, both)
 
 
-def _figure(experiment: Experiment, figure: contract.Figure, chart: Any, table: pd.DataFrame) -> None:
+def _figure(experiment: Experiment, index: int, figure: contract.Figure, chart: Any, table: pd.DataFrame) -> None:
     st.subheader(figure.title)
     st.altair_chart(chart, width="stretch")
     if figure.caption:
@@ -183,5 +183,5 @@ def _figure(experiment: Experiment, figure: contract.Figure, chart: Any, table: 
         table.to_csv(index=False).encode(),
         file_name=f"{experiment.name}-{figure.table}.csv",
         mime="text/csv",
-        key=f"csv_{experiment.name}_{figure.table}",
+        key=f"csv_{experiment.name}_{index}_{figure.table}",
     )
