@@ -70,6 +70,7 @@ def test_seed_setting_has_a_barrier_that_alignment_shrinks_and_the_curve_removes
     path = seed_result.tables["path"]
     ends = path[path["t"].isin([0.0, 1.0])]
     assert (ends["train_loss"] < 1e-5).all()  # both nets fit the 50 points (seed's stopping rule 1e-6)
+    assert max(m["end_loss_a"], m["end_loss_b"]) == ends["train_loss"].max()
     # the seed's script prints 0.49 at the midpoint; ours (different init draws) saw 0.52
     assert 0.4 < m["barrier_linear"] < 0.65
     # weight matching removes a large part of it (saw 0.29 of 0.52)...

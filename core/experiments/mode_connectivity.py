@@ -255,14 +255,21 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
         "barrier_linear": barriers.get("linear", math.nan),
         "barrier_aligned": barriers.get("aligned", math.nan),
         "barrier_curve": barriers.get("curve", math.nan),
-        "end_loss_a": float(main.losses[main.done - 1, 0]) if main.done else math.nan,
-        "end_loss_b": float(main.losses[main.done - 1, 1]) if main.done else math.nan,
+        **_end_losses(path_rows),
         "train_steps": main.done,
         **contract.cost_metrics(mlp.count_params(sizes(config, config.width)), config.n, _cost(config, done, curve_steps),
                                 time.perf_counter() - start, describe(dev)),
     }
     report(1.0, "done")
     return Result(metrics, tables)
+
+
+def _end_losses(path_rows: list[pd.DataFrame]) -> dict[str, float]:
+    """Training loss of the final nets A and B (the ends of the straight path)."""
+    if not path_rows:
+        return {"end_loss_a": math.nan, "end_loss_b": math.nan}
+    loss = path_rows[0]["train_loss"]
+    return {"end_loss_a": float(loss.iloc[0]), "end_loss_b": float(loss.iloc[-1])}
 
 
 def _paths(config: Config, trainer: mlp.Trainer, t: torch.Tensor, data: tuple[torch.Tensor, ...]) -> dict:
