@@ -60,6 +60,12 @@ in neural network energy landscape*; Ainsworth, Hayase, Srinivasa (2022), *Git R
 modulo permutation symmetries*; Entezari, Sedghi, Saukh, Neyshabur (2022), *The role of permutation
 invariance in linear mode connectivity of neural networks*.
 """,
+    answers=[
+        'Near zero all the way: one big basin',
+        'A hill, and nothing removes it',
+        'A hill, which shrinks once hidden units are matched, and a curved path avoids it',
+        'A hill only on test data',
+    ],
     presets={
         "The seed's setting": {},
         "PyTorch's init: alignment shrinks with width": {"init": "pytorch", "sweep_widths": (16, 32, 64, 128, 256)},
