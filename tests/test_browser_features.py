@@ -52,7 +52,7 @@ def _download(page, label):
 
 def test_a_link_reproduces_the_chart_exactly(server, page, capsys):
     _open(page, f"{server}/optimization?{QUICK}&depth=1&seed=7")
-    assert page.get_by_label("widths").input_value().replace(" ", "") == "10,50"
+    assert page.get_by_label("widths", exact=True).input_value().replace(" ", "") == "10,50"
     shown = _download(page, "Download the data (summary.csv)")
     assert cli.main(["run", "optimization", "--set", "widths=10,50", "steps=200", "n=40", "depth=1", "seed=7", "--format", "csv"]) == 0
     text = capsys.readouterr().out
@@ -67,8 +67,10 @@ def test_a_link_reproduces_the_chart_exactly(server, page, capsys):
 def test_a_preset_changes_the_controls_the_link_and_the_chart(server, page):
     _open(page, f"{server}/optimization?{QUICK}")
     before = page.locator(".vega-embed").first.screenshot()
-    page.get_by_label("Preset").click()
-    page.get_by_role("option", name="Adam instead of SGD").click()
+    preset = page.get_by_label("Preset", exact=True)
+    preset.click()
+    preset.fill("Adam instead")
+    preset.press("Enter")
     browser.wait_until_idle(page)
     page.wait_for_function("() => location.search.includes('optimizer=adam')", timeout=60_000)
     page.get_by_text("Why?").wait_for(timeout=120_000)
@@ -81,8 +83,8 @@ def test_lecture_mode_hides_controls_and_reveals_on_click(server, page):
     _open(page, f"{server}/optimization?{QUICK}&lecture=true")
     assert page.get_by_role("button", name="Reveal").is_visible()
     assert page.locator(".vega-embed").count() == 0
-    assert not page.get_by_label("widths").is_visible()  # the Controls expander is folded
-    page.get_by_text("Wider nets: faster").click()
+    assert not page.get_by_label("widths", exact=True).is_visible()  # the Controls expander is folded
+    page.get_by_text("Wider nets: faster, and test loss no worse").click()
     page.get_by_role("button", name="Reveal").click()
     page.get_by_text("Why?").wait_for(timeout=120_000)
     browser.wait_until_idle(page)
