@@ -11,7 +11,7 @@ LECTURE_CSS = """
 <style>
   [data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.3rem; line-height: 1.55; }
   [data-testid="stMain"] h1 { font-size: 3.2rem; }
-  [data-testid="stMetricValue"] { font-size: 2.6rem; }
+  [data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem; }
 </style>
 """
 
