@@ -1,18 +1,29 @@
 """Every page in real headless Chromium: loads, draws its charts, shows no exception; screenshots
-of each page are saved to docs/screenshots (the README's gallery)."""
+of each page are saved to docs/screenshots (the README's gallery). After the tour, the server's
+memory is measured against the README's promise."""
 
+import psutil
 import pytest
 
 from tests import browser
 from tests.conftest import CHROMIUM, require_browser
 from ui.catalog import HOME, PHENOMENA
 
+#: The README's promise for one server after a tour of every page at its defaults (Community
+#: Cloud gives an app about 690 MB).
+MEMORY_LIMIT_MIB = 600
+
 
 @pytest.fixture(scope="module")
-def server():
+def served():
     require_browser()
-    with browser.streamlit_server() as (url, _proc):
-        yield url
+    with browser.streamlit_server() as (url, proc):
+        yield url, proc
+
+
+@pytest.fixture(scope="module")
+def server(served):
+    return served[0]
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +55,14 @@ def test_page_renders_in_a_real_browser(server, chromium, spec):
             page.locator(".vega-embed").first.screenshot(path=str(browser.SCREENSHOTS / "thumbs" / f"{spec.url_path}.png"))
     finally:
         page.close()
+
+
+def test_server_memory_after_the_tour_stays_under_the_promise(served, chromium):
+    """Runs after the page tests above (pytest keeps file order), on the same server."""
+    process = psutil.Process(served[1].pid)
+    rss = process.memory_info().rss + sum(c.memory_info().rss for c in process.children(recursive=True))
+    mib = rss / 2**20
+    (browser.ROOT / "docs" / "measurements").mkdir(parents=True, exist_ok=True)
+    (browser.ROOT / "docs" / "measurements" / "memory.txt").write_text(
+        f"server RSS after visiting all {len(PHENOMENA) + 1} pages at their defaults: {mib:.0f} MiB\n")
+    assert mib < MEMORY_LIMIT_MIB

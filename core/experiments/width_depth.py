@@ -86,7 +86,7 @@ def residual_forward(stack: mlp.MLPStack, x: torch.Tensor) -> tuple[torch.Tensor
     last = len(stack.weights) - 1
     scale = branch_scale(last)
     for layer, (w, b) in enumerate(zip(stack.weights, stack.biases)):
-        z = torch.baddbmm(b, h, w)
+        z = mlp.baddbmm(b, h, w)
         if layer == last:
             return z, (inputs, masks, scale)
         masks.append(z > 0)
@@ -110,9 +110,9 @@ def residual_backward(stack: mlp.MLPStack, cache: tuple[list, list, float], out:
     for layer in range(last, -1, -1):
         if layer < last:
             grad_z = grad_h * masks[layer] * (scale if layer else 1.0)
-        grads[:0] = [torch.bmm(inputs[layer].transpose(1, 2), grad_z), grad_z.sum(1, keepdim=True)]
+        grads[:0] = [mlp.bmm(inputs[layer].transpose(1, 2), grad_z), grad_z.sum(1, keepdim=True)]
         if layer:
-            back = torch.bmm(grad_z, stack.weights[layer].transpose(1, 2))
+            back = mlp.bmm(grad_z, stack.weights[layer].transpose(1, 2))
             grad_h = back if layer == last else back.add_(grad_h)
     return grads
 
