@@ -7,6 +7,8 @@ import os
 import torch
 from threadpoolctl import threadpool_limits
 
+from core.memory import cap_arenas
+
 
 def pick_device(force_cpu: bool = False) -> torch.device:
     """CUDA if available and not forced off, else the CPU."""
@@ -26,6 +28,7 @@ def serve_threads(default: int = 1) -> int:
     threads = max(1, int(os.environ.get("LAB_THREADS", default)))
     torch.set_num_threads(threads)
     threadpool_limits(limits=threads)  # numpy/scipy BLAS and OpenMP too, for the linear-algebra pages
+    cap_arenas()
     return torch.get_num_threads()
 
 

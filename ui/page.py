@@ -15,6 +15,7 @@ from core import contract
 from core.cache import ResultCache
 from core.contract import ConfigError, Experiment, Result
 from core.device import pick_device
+from core.memory import release_freed_memory
 from ui import compare, lecture, share, widgets
 
 #: Seconds between redraws of the live chart while a run streams its partial curves.
@@ -67,14 +68,15 @@ def render(
         return None
     if in_lecture and not lecture.revealed(experiment.name, config, question, answers):
         return None
-    result, cached = _run(experiment, config)
+    key = (experiment.name, config, device_name())
+    result, cached = _run(experiment, config, key)
     _cost_row(result, cached)
     status = result.metrics.get("status", "ok")
     if status != "ok":
         st.warning(f"Note: {status}")
     pinned = compare.pin_controls(experiment, config, result)
     if pinned is None:
-        _figures(experiment, result)
+        _figures(experiment, key, result)
     else:
         _compared(experiment, pinned[1], result)
     share.show(fields, config)
@@ -115,8 +117,8 @@ def _controls(fields: list[contract.Param], expanded: bool) -> dict[str, Any]:
     return raw
 
 
-def _run(experiment: Experiment, config: Any) -> tuple[Result, bool]:
-    device = device_name()
+def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool]:
+    device = key[2]
     bar = st.empty()
     live = st.empty()
     last = [0.0]
@@ -135,9 +137,12 @@ def _run(experiment: Experiment, config: Any) -> tuple[Result, bool]:
 
     def compute() -> Result:
         print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
-        return experiment.execute(config, progress, device)
+        try:
+            return experiment.execute(config, progress, device)
+        finally:
+            release_freed_memory()
 
-    result, cached = shared_cache().get_or_compute((experiment.name, config, device), compute, wait)
+    result, cached = shared_cache().get_or_compute(key, compute, wait)
     bar.empty()
     live.empty()
     return result, cached
@@ -159,9 +164,20 @@ def _short(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2g}"
 
 
-def _figures(experiment: Experiment, result: Result) -> None:
-    for index, figure in enumerate(experiment.charts(result)):
-        _figure(experiment, index, figure, figure.chart, result.tables[figure.table])
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _rendered(key: tuple, _experiment: Experiment, _result: Result) -> list[tuple[contract.Figure, dict, bytes]]:
+    """Each figure of a cached Result with its Vega-Lite spec and CSV, built once per setting.
+
+    Building Altair charts and validating them against the schema costs 100-250 ms a page; a
+    revisit of a cached setting then spends that on every rerun. ``key`` is the result cache's key;
+    the Result itself is deterministic in it.
+    """
+    return [(f, f.chart.to_dict(), _result.tables[f.table].to_csv(index=False).encode()) for f in _experiment.charts(_result)]
+
+
+def _figures(experiment: Experiment, key: tuple, result: Result) -> None:
+    for index, (figure, spec, csv) in enumerate(_rendered(key, experiment, result)):
+        _figure(experiment, index, figure, spec, csv)
 
 
 def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
@@ -170,17 +186,17 @@ def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
     for index, (figure, chart) in enumerate(compare.compared_figures(experiment, pinned, current)):
         both = pd.concat([pinned.tables[figure.table].assign(run=compare.PINNED),
                           current.tables[figure.table].assign(run=compare.CURRENT)], ignore_index=True)
-        _figure(experiment, index, figure, chart, both)
+        _figure(experiment, index, figure, chart.to_dict(), both.to_csv(index=False).encode())
 
 
-def _figure(experiment: Experiment, index: int, figure: contract.Figure, chart: Any, table: pd.DataFrame) -> None:
+def _figure(experiment: Experiment, index: int, figure: contract.Figure, spec: dict, csv: bytes) -> None:
     st.subheader(figure.title)
-    st.altair_chart(chart, width="stretch")
+    st.vega_lite_chart(spec, width="stretch")
     if figure.caption:
         st.caption(figure.caption)
     st.download_button(
         f"Download the data ({figure.table}.csv)",
-        table.to_csv(index=False).encode(),
+        csv,
         file_name=f"{experiment.name}-{figure.table}.csv",
         mime="text/csv",
         key=f"csv_{experiment.name}_{index}_{figure.table}",
