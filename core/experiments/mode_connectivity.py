@@ -187,7 +187,7 @@ def train_curve(config: Config, a: Params, b: Params, x: torch.Tensor, y: torch.
     engine's backward) weighted by 2t(1-t). Starts at the midpoint of the straight line.
     """
     mid = [((p + q) / 2).clone() for p, q in zip(a, b)]
-    adam = torch.optim.Adam(mid, lr=config.lr, foreach=True) if config.optimizer == "adam" else None
+    adam = mlp.Adam(mid, lr=config.lr) if config.optimizer == "adam" else None
     gen = torch.Generator().manual_seed(mlp.derive_seed(config.seed, "curve"))
     mean_loss = torch.empty(config.curve_steps, device=x.device)
     for step in range(config.curve_steps):
@@ -201,9 +201,7 @@ def train_curve(config: Config, a: Params, b: Params, x: torch.Tensor, y: torch.
         if adam is None:
             torch._foreach_add_(mid, grads, alpha=-config.lr)
         else:
-            for p, g in zip(mid, grads):
-                p.grad = g
-            adam.step()
+            adam.step(grads)
     return mid, mean_loss
 
 
