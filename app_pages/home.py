@@ -23,7 +23,7 @@ data = data[data["error"] < 4]
 chart = alt.Chart(data).mark_line().encode(
     x=alt.X("ratio:Q", title="parameters per training point, p/n", scale=alt.Scale(type="log")),
     y=alt.Y("error:Q", title="error / variance of y"),
-    color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="bottom", columns=1)),
+    color=alt.Color("curve:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
     tooltip=["curve", alt.Tooltip("ratio:Q", format=".3g"), alt.Tooltip("error:Q", format=".3g")],
 )
 vacuous = alt.Chart(data.head(1)).mark_rule(strokeDash=[4, 4], color="grey").encode(y=alt.datum(1))

@@ -42,13 +42,14 @@ def chromium():
 def test_page_renders_in_a_real_browser(server, chromium, spec):
     page = chromium.new_page(viewport={"width": 1400, "height": 2800})
     try:
-        page.goto(f"{server}/{spec.url_path}", timeout=60_000)
+        page.goto(f"{server}/{'' if spec is HOME else spec.url_path}", timeout=60_000)  # home is the default page, at /
         browser.wait_until_idle(page)
         if spec is not HOME:
             page.get_by_text("Why?").first.wait_for(timeout=120_000)
             page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
             browser.wait_until_idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.get_by_text("Page not found").count() == 0
         assert page.locator('[data-testid="stError"]').count() == 0 if spec is not HOME else True
         (browser.SCREENSHOTS / "thumbs").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(browser.SCREENSHOTS / f"{spec.url_path}.png"), full_page=True)
