@@ -24,3 +24,17 @@ def require_browser() -> None:
     if os.environ.get("CI"):
         pytest.fail(message + " (CI must not skip them)")
     pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium driven by Playwright (it downloads no browser of its own)."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

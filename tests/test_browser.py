@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from tests import browser
-from tests.conftest import CHROMIUM, require_browser
+from tests.conftest import require_browser
 from ui.catalog import HOME, PHENOMENA
 
 #: The README's promise for one server after a tour of every page at its defaults: 600 MiB
@@ -25,17 +25,6 @@ def served():
 @pytest.fixture(scope="module")
 def server(served):
     return served[0]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=browser.CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("spec", [HOME, *PHENOMENA], ids=lambda s: s.url_path)

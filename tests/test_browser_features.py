@@ -7,7 +7,7 @@ import pytest
 
 from core import cli
 from tests import browser
-from tests.conftest import CHROMIUM, require_browser
+from tests.conftest import require_browser
 
 QUICK = "widths=10,50&steps=200&n=40"
 
@@ -17,17 +17,6 @@ def server():
     require_browser()
     with browser.streamlit_server() as (url, _proc):
         yield url
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=browser.CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
