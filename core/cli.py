@@ -51,9 +51,8 @@ def parse_sets(groups: Sequence[Sequence[str]]) -> dict[str, str]:
 
 
 def list_text() -> str:
-    contract.get("optimization")  # make sure every experiment is registered
     lines = []
-    for name, exp in sorted(contract.REGISTRY.items()):
+    for name, exp in sorted(contract.experiments().items()):
         lines.append(f"{name}: {exp.title}")
         for p in contract.params(exp.config):
             lines.append(f"  {p.name} = {contract.to_text(p.default)}  ({p.allowed()}) {p.help}")

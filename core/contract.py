@@ -292,11 +292,16 @@ def register(experiment: Experiment) -> Experiment:
     return experiment
 
 
+def experiments() -> dict[str, Experiment]:
+    """Every registered experiment (importing core.experiments registers them all)."""
+    import core.experiments  # noqa: F401
+
+    return REGISTRY
+
+
 def get(name: str) -> Experiment:
     """Look up an experiment by name, with a one-line error listing the known names."""
-    import core.experiments  # noqa: F401  (registers every experiment)
-
-    if name not in REGISTRY:
+    if name not in experiments():
         raise ConfigError(f"experiment: unknown {name!r}; allowed: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[name]
 

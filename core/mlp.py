@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -173,7 +173,6 @@ class TrainLog:
     losses: torch.Tensor
     diverged_step: int | None = None
     diverged_model: int | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class Trainer:

@@ -98,7 +98,7 @@ def _preset_picker(name: str, fields: list[contract.Param], presets: Mapping[str
         chosen = presets.get(st.session_state[f"_preset_{name}"], {})
         for p in fields:
             value = chosen.get(p.name, p.default)
-            st.session_state[p.name] = contract.to_text(value) if p.kind is tuple else value
+            st.session_state[p.name] = widgets.widget_value(p, value)
 
     st.selectbox("Preset", ["(custom)", *presets], key=f"_preset_{name}", on_change=apply,
                  help="Named settings that make the point; choosing one sets every control and the link.")

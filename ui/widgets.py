@@ -25,20 +25,32 @@ def correct_url(fields: list[Param]) -> list[str]:
         values = st.query_params.get_all(p.name)
         if not values:
             continue
-        try:
-            contract.coerce(p, values[0])
-        except ConfigError as err:
-            near = contract.nearest_valid(p, values[0])
-            st.session_state[p.name] = contract.to_text(near) if p.kind is tuple else near
-            notices.append(f"{err} — using {contract.to_text(near)}")
+        value, notice = checked(p, values[0])
+        if notice:
+            st.session_state[p.name] = widget_value(p, value)
+            notices.append(notice)
     return notices
+
+
+def checked(p: Param, raw: Any) -> tuple[Any, str | None]:
+    """The value to use for ``raw``: itself when valid, else the nearest valid one and a notice."""
+    try:
+        return contract.coerce(p, raw), None
+    except ConfigError as err:
+        near = contract.nearest_valid(p, raw)
+        return near, f"{err} — using {contract.to_text(near)}"
+
+
+def widget_value(p: Param, value: Any) -> Any:
+    """A field value as its widget holds it (lists live in a text box)."""
+    return contract.to_text(value) if p.kind is tuple else value
 
 
 def control(p: Param, container: Any = st) -> Any:
     """One widget for one field, bound to the URL; returns the raw widget value."""
     kwargs: dict[str, Any] = {"key": p.name, "help": p.help, "bind": "query-params"}
     if p.name not in st.session_state:
-        kwargs["value" if p.kind is not str else "index"] = _initial(p)
+        kwargs["value" if p.kind is not str else "index"] = widget_value(p, p.default)
     label = p.label
     if p.choices:
         kwargs.pop("value", None)
@@ -58,18 +70,12 @@ def control(p: Param, container: Any = st) -> Any:
     return container.slider(label, float(p.lo), float(p.hi), step=float(p.step or (p.hi - p.lo) / 100), **kwargs)
 
 
-def _initial(p: Param) -> Any:
-    return contract.to_text(p.default) if p.kind is tuple else p.default
-
-
 def read_config(config_cls: type, fields: list[Param], raw: dict[str, Any]) -> tuple[Any, list[str]]:
     """Build the Config from widget values; a bad value is replaced by its nearest valid one and
     reported, so the page always has something sensible to draw."""
     values, problems = {}, []
     for p in fields:
-        try:
-            values[p.name] = contract.coerce(p, raw[p.name])
-        except ConfigError as err:
-            values[p.name] = contract.nearest_valid(p, raw[p.name])
-            problems.append(f"{err} — using {contract.to_text(values[p.name])}")
+        values[p.name], notice = checked(p, raw[p.name])
+        if notice:
+            problems.append(notice)
     return config_cls(**values), problems
