@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import torch
 
@@ -83,12 +84,15 @@ def _curves(config: Config, trainers: list[mlp.Trainer]) -> pd.DataFrame:
     frames = []
     for width, t in zip(config.widths, trainers):
         losses = t.losses[: t.done].cpu().numpy()
-        frame = pd.DataFrame(losses, columns=range(losses.shape[1])).rename_axis("step").reset_index()
-        frame = frame.melt(id_vars="step", var_name="repeat", value_name="loss")
-        frame.insert(0, "params", mlp.count_params(sizes(config, width)))
-        frame.insert(0, "width", width)
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)[["width", "params", "repeat", "step", "loss"]]
+        steps, models = losses.shape
+        frames.append(pd.DataFrame({
+            "width": width,
+            "params": mlp.count_params(sizes(config, width)),
+            "repeat": np.repeat(np.arange(models), steps),
+            "step": np.tile(np.arange(steps), models),
+            "loss": losses.T.ravel(),
+        }))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _summary(config: Config, trainers: list[mlp.Trainer], x_test: torch.Tensor, y_test: torch.Tensor) -> pd.DataFrame:

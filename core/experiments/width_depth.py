@@ -120,15 +120,12 @@ def residual_backward(stack: mlp.MLPStack, cache: tuple[list, list, float], out:
 class ResidualTrainer(mlp.Trainer):
     """The engine's full-batch trainer (optimizers, divergence checks, chunking) with skips."""
 
-    def advance(self, count: int) -> None:
-        start = self.done
-        stop = min(self.steps, start + count)
-        for step in range(start, stop):
-            out, cache = residual_forward(self.stack, self.x)
-            self.losses[step] = mlp.mse_per_model(out, self.y)
-            self._update(residual_backward(self.stack, cache, out, self.y))
-        self.done = stop
-        self._check_divergence(start)
+    batched = True
+
+    def _step(self, residual: torch.Tensor) -> None:
+        out, cache = residual_forward(self.stack, self.x)
+        torch.sub(out, self.y, out=residual)
+        self._apply(residual_backward(self.stack, cache, out, self.y))
 
 
 def predict(stack: mlp.MLPStack, x: torch.Tensor, residual: bool) -> torch.Tensor:
