@@ -80,3 +80,13 @@ def test_over_budget_is_refused_with_the_estimate():
     config = contract.make_config(optimization.Config, {"widths": "2000", "depth": "6", "n": "2000", "steps": "5000"})
     with pytest.raises(contract.BudgetError, match=r"about 1\.2e\+15 training FLOPs, over the limit of 2e\+12"):
         EXP.execute(config)
+
+
+def test_p_over_n_in_summary_and_a_note_when_no_width_crossed():
+    result = EXP.execute(optimization.Config(widths=(10, 50), steps=100, threshold=1e-4))
+    summary = result.tables["summary"]
+    assert summary["converged_step"].isna().all()
+    assert list(summary["p_over_n"]) == pytest.approx([p / 100 for p in summary["params"]])
+    spec = EXP.charts(result)[1].chart.to_dict()
+    assert spec["hconcat"][1]["mark"]["type"] == "text"
+    assert "No width reached the threshold" in str(spec["datasets"])

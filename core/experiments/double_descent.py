@@ -440,7 +440,7 @@ def _error_chart(curve: pd.DataFrame, null: float) -> alt.LayerChart:
                  alt.Tooltip("test_mse_std:Q", title="std over draws", format=".3g")],
     )
     dots = lines.transform_filter(alt.datum.series == SERIES[0]).mark_point(filled=True, size=25)
-    return alt.layer(lines, dots, *_threshold(curve), *_null_rule(curve, null)).properties(width=520, height=340)
+    return alt.layer(lines, dots, *_threshold(curve), *_null_rule(curve, null)).properties(width=500, height=340)
 
 
 def _long(curve: pd.DataFrame, null: float) -> pd.DataFrame:
@@ -481,7 +481,7 @@ def _norm_chart(curve: pd.DataFrame) -> alt.LayerChart:
         y=alt.Y("norm:Q", title="norm of the fitted weights |w|", scale=alt.Scale(type="log")),
         tooltip=["p", alt.Tooltip("ratio:Q", format=".2f"), alt.Tooltip("norm:Q", format=".3g")],
     )
-    return alt.layer(line, *_threshold(curve)).properties(width=300, height=340)
+    return alt.layer(line, *_threshold(curve)).properties(width=260, height=340)
 
 
 EXPERIMENT = contract.register(contract.Experiment(

@@ -17,6 +17,7 @@ from core.device import describe, pick_device
 
 N_TEST = 1000
 CHUNK = 50
+P_OVER_N = alt.Tooltip("p_over_n:Q", title="p/n", format=".3g")
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,13 @@ def _summary(config: Config, trainers: list[mlp.Trainer], x_test: torch.Tensor, 
         with torch.no_grad():
             test = mlp.mse_per_model(mlp.predict(t.stack, x_test), y_test).cpu()
         losses = t.losses[: t.done].cpu()
+        params = mlp.count_params(sizes(config, width))
         for r in range(t.stack.size):
             below = (losses[:, r] < config.threshold).nonzero()
             rows.append({
                 "width": width,
-                "params": mlp.count_params(sizes(config, width)),
+                "params": params,
+                "p_over_n": params / config.n,
                 "repeat": r,
                 "final_loss": float(losses[-1, r]) if len(losses) else None,
                 "test_loss": float(test[r]),
@@ -138,27 +141,39 @@ def _curve_chart(curves: pd.DataFrame) -> alt.Chart:
 
 def _summary_chart(result: Result) -> alt.HConcatChart:
     summary = result.tables["summary"]
-    agg = summary.groupby(["width", "params"], as_index=False).agg(
+    agg = summary.groupby(["width", "params", "p_over_n"], as_index=False).agg(
         train=("final_loss", "mean"), test=("test_loss", "mean"), converged_step=("converged_step", "mean"))
-    long = agg.melt(id_vars=["width", "params"], value_vars=["train", "test"], var_name="set", value_name="loss")
+    long = agg.melt(id_vars=["width", "params", "p_over_n"], value_vars=["train", "test"], var_name="set", value_name="loss")
     losses = alt.Chart(long).mark_line(point=True).encode(
         x=charts.log_axis("params", "parameters"),
         y=charts.log_y("loss", "final loss (MSE)"),
-        color=alt.Color("set:N", title=None),
-        tooltip=["width", "params", "set", alt.Tooltip("loss:Q", format=".3g")],
+        color=alt.Color("set:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["width", "params", P_OVER_N, "set", alt.Tooltip("loss:Q", format=".3g")],
     )
     refs = pd.DataFrame({"loss": [result.metrics["noise_floor"], result.metrics["baseline_test_mse"]],
                          "reference": ["label-noise floor", "predict the mean"]})
     rules = alt.Chart(refs[refs["loss"] > 0]).mark_rule(color="grey").encode(
-        y="loss:Q", strokeDash=alt.StrokeDash("reference:N", scale=alt.Scale(range=[[2, 2], [6, 3]]), title=None),
+        y="loss:Q", strokeDash=alt.StrokeDash("reference:N", scale=alt.Scale(range=[[2, 2], [6, 3]]), title=None,
+                                              legend=alt.Legend(orient="bottom")),
         tooltip=["reference", alt.Tooltip("loss:Q", format=".3g")])
     losses = alt.layer(losses, rules).resolve_scale(strokeDash="independent").properties(width=300, height=260)
-    speed = alt.Chart(agg.dropna(subset=["converged_step"])).mark_line(point=True, color="#d62728").encode(
+    return alt.hconcat(losses, _speed_chart(agg))
+
+
+def _speed_chart(agg: pd.DataFrame) -> alt.Chart:
+    """Steps to the threshold per width, or a note saying none got there (an empty panel reads
+    as a broken chart)."""
+    crossed = agg.dropna(subset=["converged_step"])
+    if crossed.empty:
+        note = pd.DataFrame({"text": ["No width reached the threshold", "in the steps run: raise steps or lr,",
+                                      "or the threshold"], "row": [0, 1, 2]})
+        return alt.Chart(note).mark_text(fontSize=13, color="#d62728").encode(
+            y=alt.Y("row:O", axis=None), text="text:N").properties(width=300, height=260, title="steps to threshold")
+    return alt.Chart(crossed).mark_line(point=True, color="#d62728").encode(
         x=charts.log_axis("params", "parameters"),
         y=alt.Y("converged_step:Q", title="steps to threshold"),
-        tooltip=["width", "params", "converged_step"],
+        tooltip=["width", "params", P_OVER_N, "converged_step"],
     ).properties(width=300, height=260)
-    return alt.hconcat(losses, speed)
 
 
 EXPERIMENT = contract.register(contract.Experiment(
