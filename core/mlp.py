@@ -3,10 +3,10 @@
 Models of identical shape are stacked on a leading model dimension and run with ``bmm``; the
 backward pass is written by hand (it is a few lines for a ReLU MLP with MSE loss) because autograd
 and ``nn.Module`` dispatch dominate for small widths on CPU, and plain SGD folds each update into
-its gradient's matmul. Models of different widths are NOT padded to a common width: on CPU that
-multiplies the FLOPs of the small models (measured 2x slower than a plain loop), so each distinct
-shape forms its own group. (Padding only the smallest into the next, width 10 into 50, would save
-70 us of a 1.8 ms sweep step here: not worth the bookkeeping.)"""
+its gradient's matmul. Models of different widths are padded into one stack only while that
+adds few FLOPs (``group_widths``): padding everything to the widest is a FLOP trap on CPU (measured
+2x slower than a plain loop), while a tiny model padded into a slightly wider stack costs nothing
+and saves the ~100 us of dispatch a separate stack costs every step."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ import torch
 
 #: A run is declared diverged once a loss is non-finite or this many times its initial value.
 DIVERGENCE_FACTOR = 1e4
+#: FLOPs a step that padding may add to save a stack: on CPU about a third of what a stack's
+#: ~100 us of dispatch would buy at ~150 GFLOP/s (measured: width 10 padded into a width-50 stack,
+#: 1.8 MFLOP more, saves 70 us a step). On CUDA every kernel launch costs more than a small
+#: model's FLOPs, so everything goes into one stack there.
+PAD_SLACK_FLOPS = {"cpu": 5e6, "cuda": float("inf")}
 #: Steps whose residuals are kept before their losses are reduced in one op.
 LOSS_BLOCK = 50
 
@@ -106,6 +111,43 @@ def init_stack(
         [torch.stack(ws).to(device=device, dtype=dtype) for ws in weights],
         [torch.stack(bs).to(device=device, dtype=dtype) for bs in biases],
     )
+
+
+def pad_stack(stack: MLPStack, sizes: Sequence[int]) -> MLPStack:
+    """The same networks inside wider hidden layers, computing exactly what they did.
+
+    The extra units start with zero weights in and out and zero bias: they output ReLU(0) = 0,
+    their gradients are 0 (their out-weights are 0, and their input is 0), so SGD and Adam leave
+    them at 0, and the real units only ever add zeros.
+    """
+    shapes = list(itertools.pairwise(sizes))
+    return MLPStack(
+        [torch.nn.functional.pad(w, (0, o - w.shape[2], 0, i - w.shape[1])) for w, (i, o) in zip(stack.weights, shapes)],
+        [torch.nn.functional.pad(b, (0, o - b.shape[2])) for b, (_, o) in zip(stack.biases, shapes)],
+    )
+
+
+def join(stacks: Sequence[MLPStack]) -> MLPStack:
+    """One stack holding the models of several stacks of the same sizes, in order."""
+    return MLPStack([torch.cat(ws) for ws in zip(*(s.weights for s in stacks))],
+                    [torch.cat(bs) for bs in zip(*(s.biases for s in stacks))])
+
+
+def group_widths(widths: Sequence[int], step_flops: Callable[[int], float], slack: float) -> list[list[int]]:
+    """Widths (ascending) that train as one zero-padded stack: a width joins the group below it
+    while padding every member up to it adds at most ``slack`` FLOPs a step.
+
+    On CPU a separate stack costs ~100 us of dispatch a step whatever its size, so padding a
+    tiny model into a slightly wider stack is free, while padding to the widest is a FLOP trap
+    (the notes measured 2x slower than a loop). See PAD_SLACK_FLOPS.
+    """
+    groups: list[list[int]] = []
+    for width in sorted(widths):
+        if groups and sum(step_flops(width) - step_flops(w) for w in groups[-1]) <= slack:
+            groups[-1].append(width)
+        else:
+            groups.append([width])
+    return groups
 
 
 def bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

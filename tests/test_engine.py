@@ -129,3 +129,29 @@ def test_engine_adam_equals_torch_optim_adam(dtype):
         reference.step()
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-6 if dtype == torch.float32 else 1e-12, atol=1e-7)
+
+
+@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.05), ("adam", 0.002)])
+def test_a_zero_padded_stack_trains_exactly_like_the_narrow_one(optimizer, lr):
+    x, y = _task(torch.float64)
+    narrow_sizes, wide_sizes = mlp.layer_sizes(7, 5, 2), mlp.layer_sizes(7, 16, 2)
+    narrow = _train(mlp.init_stack(narrow_sizes, [4], dtype=torch.float64), x, y, optimizer, 200, lr)
+    padded = mlp.pad_stack(mlp.init_stack(narrow_sizes, [4], dtype=torch.float64), wide_sizes)
+    together = _train(mlp.join([padded, mlp.init_stack(wide_sizes, [5], dtype=torch.float64)]), x, y, optimizer, 200, lr)
+    torch.testing.assert_close(together.losses[:, 0], narrow.losses[:, 0], rtol=1e-10, atol=0)
+    for wide, small in zip(together.stack.select(0).params(), narrow.stack.params()):
+        rows, cols = small.shape[1:]
+        torch.testing.assert_close(wide[:, :rows, :cols], small, rtol=1e-10, atol=1e-13)
+        padding = wide.clone()
+        padding[:, :rows, :cols] = 0
+        assert float(padding.abs().max()) == 0.0  # the padded units never moved
+
+
+def test_widths_are_grouped_only_while_padding_is_cheap():
+    def step_flops(width):
+        return mlp.train_flops(mlp.layer_sizes(20, width, 2), 100, 1)
+
+    slack = mlp.PAD_SLACK_FLOPS["cpu"]
+    assert mlp.group_widths([500, 10, 200, 50], step_flops, slack) == [[10, 50], [200], [500]]
+    assert mlp.group_widths([10, 50, 200, 500], lambda w: 20 * step_flops(w), slack) == [[10], [50], [200], [500]]
+    assert mlp.group_widths([10, 50, 200, 500], step_flops, mlp.PAD_SLACK_FLOPS["cuda"]) == [[10, 50, 200, 500]]

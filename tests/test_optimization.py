@@ -90,3 +90,12 @@ def test_p_over_n_in_summary_and_a_note_when_no_width_crossed():
     spec = EXP.charts(result)[1].chart.to_dict()
     assert spec["hconcat"][1]["mark"]["type"] == "text"
     assert "No width reached the threshold" in str(spec["datasets"])
+
+
+def test_padding_small_widths_together_changes_nothing(monkeypatch):
+    config = optimization.Config(widths=(5, 10, 50), steps=300, repeats=2)
+    grouped = EXP.execute(config).tables["curves"]
+    monkeypatch.setattr(optimization.mlp, "PAD_SLACK_FLOPS", {"cpu": 0.0})
+    alone = EXP.execute(config).tables["curves"]
+    assert grouped[["width", "repeat", "step"]].equals(alone[["width", "repeat", "step"]])
+    assert grouped["loss"].to_numpy() == pytest.approx(alone["loss"].to_numpy(), rel=1e-4)

@@ -49,23 +49,19 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
     dev = torch.device(device) if device else pick_device()
     x, y, x_test, y_test = (t.to(dev, torch.float32) for t in regression_task(
         config.n, config.d, config.noise, mlp.derive_seed(config.seed, "data"), N_TEST))
-    trainers = []
-    for width in config.widths:
-        seeds = [mlp.derive_seed(config.seed, "init", width, r) for r in range(config.repeats)]
-        stack = mlp.init_stack(sizes(config, width), seeds, device=dev)
-        trainers.append(mlp.Trainer(stack, x, y, lr=config.lr, optimizer=config.optimizer, steps=config.steps))
+    members, trainers = _trainers(config, x, y, dev)
 
     def report() -> None:
         if progress is not None:
             done = sum(t.done for t in trainers) / (len(trainers) * config.steps)
-            progress(done, f"step {min(t.done for t in trainers)} of {config.steps}", {"curves": _curves(config, trainers)})
+            progress(done, f"step {min(t.done for t in trainers)} of {config.steps}", {"curves": _curves(config, members)})
 
     mlp.train_groups(trainers, CHUNK, report)
-    tables = {"curves": _curves(config, trainers), "summary": _summary(config, trainers, x_test, y_test)}
+    tables = {"curves": _curves(config, members), "summary": _summary(config, members, x_test, y_test)}
     widest = max(config.widths)
     params = mlp.count_params(sizes(config, widest))
     metrics = {
-        "status": _status(config, trainers),
+        "status": _status(config, members),
         "noise_floor": config.noise**2,
         "baseline_test_mse": float(y_test.var(correction=0)),
         **contract.cost_metrics(params, config.n, flops(config), time.perf_counter() - start, describe(dev)),
@@ -73,22 +69,50 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
     return Result(metrics, tables)
 
 
-def _status(config: Config, trainers: list[mlp.Trainer]) -> str:
-    for width, t in zip(config.widths, trainers):
-        if t.diverged_step is not None:
-            return (f"diverged at step {t.diverged_step} (width {width}): the loss blew up; "
+@dataclass(frozen=True)
+class Member:
+    """One width's networks: models ``models`` of a trainer's (possibly zero-padded) stack."""
+
+    width: int
+    trainer: mlp.Trainer
+    models: slice
+
+    def losses(self) -> torch.Tensor:
+        return self.trainer.losses[: self.trainer.done, self.models]
+
+
+def _trainers(config: Config, x: torch.Tensor, y: torch.Tensor, dev: torch.device) -> tuple[list[Member], list[mlp.Trainer]]:
+    """One trainer per group of similar widths (mlp.group_widths), ``repeats`` networks a width."""
+    members, trainers = [], []
+    slack = mlp.PAD_SLACK_FLOPS.get(dev.type, 0.0)
+    for group in mlp.group_widths(config.widths, lambda w: config.repeats * mlp.train_flops(sizes(config, w), config.n, 1), slack):
+        padded = sizes(config, max(group))
+        stacks = [mlp.pad_stack(mlp.init_stack(sizes(config, w), [mlp.derive_seed(config.seed, "init", w, r)
+                                                                   for r in range(config.repeats)], device=dev), padded)
+                  for w in group]
+        trainer = mlp.Trainer(mlp.join(stacks), x, y, lr=config.lr, optimizer=config.optimizer, steps=config.steps)
+        trainers.append(trainer)
+        members += [Member(w, trainer, slice(i * config.repeats, (i + 1) * config.repeats)) for i, w in enumerate(group)]
+    return members, trainers
+
+
+def _status(config: Config, members: list[Member]) -> str:
+    for m in members:
+        t = m.trainer
+        if t.diverged_step is not None and m.models.start <= t.diverged_model < m.models.stop:
+            return (f"diverged at step {t.diverged_step} (width {m.width}): the loss blew up; "
                     f"try a smaller learning rate, e.g. lr={config.lr / 10:g}")
     return "ok"
 
 
-def _curves(config: Config, trainers: list[mlp.Trainer]) -> pd.DataFrame:
+def _curves(config: Config, members: list[Member]) -> pd.DataFrame:
     frames = []
-    for width, t in zip(config.widths, trainers):
-        losses = t.losses[: t.done].cpu().numpy()
+    for m in members:
+        losses = m.losses().cpu().numpy()
         steps, models = losses.shape
         frames.append(pd.DataFrame({
-            "width": width,
-            "params": mlp.count_params(sizes(config, width)),
+            "width": m.width,
+            "params": mlp.count_params(sizes(config, m.width)),
             "repeat": np.repeat(np.arange(models), steps),
             "step": np.tile(np.arange(steps), models),
             "loss": losses.T.ravel(),
@@ -96,17 +120,17 @@ def _curves(config: Config, trainers: list[mlp.Trainer]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _summary(config: Config, trainers: list[mlp.Trainer], x_test: torch.Tensor, y_test: torch.Tensor) -> pd.DataFrame:
+def _summary(config: Config, members: list[Member], x_test: torch.Tensor, y_test: torch.Tensor) -> pd.DataFrame:
     rows = []
-    for width, t in zip(config.widths, trainers):
+    for m in members:
         with torch.no_grad():
-            test = mlp.mse_per_model(mlp.predict(t.stack, x_test), y_test).cpu()
-        losses = t.losses[: t.done].cpu()
-        params = mlp.count_params(sizes(config, width))
-        for r in range(t.stack.size):
+            test = mlp.mse_per_model(mlp.predict(m.trainer.stack, x_test), y_test)[m.models].cpu()
+        losses = m.losses().cpu()
+        params = mlp.count_params(sizes(config, m.width))
+        for r in range(config.repeats):
             below = (losses[:, r] < config.threshold).nonzero()
             rows.append({
-                "width": width,
+                "width": m.width,
                 "params": params,
                 "p_over_n": params / config.n,
                 "repeat": r,
