@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Iterator
 
 import torch
 from threadpoolctl import threadpool_limits
@@ -17,19 +20,55 @@ def pick_device(force_cpu: bool = False) -> torch.device:
     return torch.device("cpu")
 
 
-def serve_threads(default: int = 1) -> int:
-    """Intra-op threads (torch and BLAS) for a server process: one by default (LAB_THREADS overrides).
+#: torch's own default (the physical cores it sees), read before anything changes it.
+CORES = torch.get_num_threads()
+_LOCK = threading.Lock()
+_running = 0
 
-    Streamlit runs every session in its own thread; with torch's default of one OpenMP team per
-    calling thread sized to all cores, a few concurrent sessions oversubscribe the cores and small
-    operations slow down by orders of magnitude (measured here: 22 s against 6 ms for 1,000 tiny
-    bmm calls on a loaded 2-core machine). One thread each lets sessions share the cores instead.
+
+def serve_threads() -> int:
+    """Intra-op threads (torch and BLAS) for the calling server thread, by how many runs compute.
+
+    Streamlit runs every session in its own thread, and each thread that enters a parallel region
+    gets its own OpenMP team: a few concurrent sessions with a team sized to all cores oversubscribe
+    them, and small operations slow down by orders of magnitude (measured here: 22 s against 6 ms
+    for 1,000 tiny bmm calls on a loaded 2-core machine). So a run alone gets every core (the seed
+    sweep: 3.5 s instead of 5.4 s), and with company every run gets one thread. LAB_THREADS=n fixes
+    the count instead.
     """
-    threads = max(1, int(os.environ.get("LAB_THREADS", default)))
-    torch.set_num_threads(threads)
-    threadpool_limits(limits=threads)  # numpy/scipy BLAS and OpenMP too, for the linear-algebra pages
     cap_arenas()
-    return torch.get_num_threads()
+    return rebalance()
+
+
+def rebalance() -> int:
+    """Apply the policy to the calling thread: torch's thread count is per thread (OpenMP keeps it
+    per thread), so a computing thread calls this at every progress report to follow arrivals and
+    departures within one chunk of work."""
+    with _LOCK:
+        return _apply(_running)
+
+
+@contextlib.contextmanager
+def computing() -> Iterator[int]:
+    """Count one server computation for its duration; yields the threads it starts with."""
+    global _running
+    with _LOCK:
+        _running += 1
+        threads = _apply(_running)
+    try:
+        yield threads
+    finally:
+        with _LOCK:
+            _running -= 1
+
+
+def _apply(running: int) -> int:
+    fixed = os.environ.get("LAB_THREADS")
+    threads = max(1, int(fixed)) if fixed else (CORES if running <= 1 else 1)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+        threadpool_limits(limits=threads)  # numpy/scipy BLAS and OpenMP too, for the linear-algebra pages
+    return threads
 
 
 def describe(device: torch.device) -> str:

@@ -14,7 +14,7 @@ import streamlit as st
 from core import contract
 from core.cache import ResultCache
 from core.contract import ConfigError, Experiment, Result
-from core.device import pick_device
+from core.device import computing, pick_device, rebalance
 from core.memory import release_freed_memory
 from ui import compare, lecture, share, widgets
 
@@ -124,6 +124,7 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool]
     last = [0.0]
 
     def progress(fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None:
+        rebalance()  # another run may have started or ended: one thread each, or all cores alone
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"Training… {message}")
         now = time.perf_counter()
         if tables and now - last[0] > LIVE_REDRAW_S:
@@ -138,7 +139,8 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool]
     def compute() -> Result:
         print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
         try:
-            return experiment.execute(config, progress, device)
+            with computing():
+                return experiment.execute(config, progress, device)
         finally:
             release_freed_memory()
 
