@@ -189,10 +189,9 @@ def _speed_chart(agg: pd.DataFrame) -> alt.Chart:
     as a broken chart)."""
     crossed = agg.dropna(subset=["converged_step"])
     if crossed.empty:
-        note = pd.DataFrame({"text": ["No width reached the threshold", "in the steps run: raise steps or lr,",
-                                      "or the threshold"], "row": [0, 1, 2]})
-        return alt.Chart(note).mark_text(fontSize=13, color="#d62728").encode(
-            y=alt.Y("row:O", axis=None), text="text:N").properties(width=300, height=260, title="steps to threshold")
+        note = pd.DataFrame({"text": ["No width reached the threshold\nin the steps run: raise steps or lr,\nor the threshold"]})
+        return alt.Chart(note).mark_text(fontSize=13, color="#d62728", lineBreak="\n", lineHeight=20).encode(
+            text="text:N", x=alt.value(150), y=alt.value(110)).properties(width=300, height=260, title="steps to threshold")
     return alt.Chart(crossed).mark_line(point=True, color="#d62728").encode(
         x=charts.log_axis("params", "parameters"),
         y=alt.Y("converged_step:Q", title="steps to threshold"),
