@@ -20,9 +20,9 @@ import torch
 #: A run is declared diverged once a loss is non-finite or this many times its initial value.
 DIVERGENCE_FACTOR = 1e4
 #: FLOPs a step that padding may add to save a stack: on CPU about a third of what a stack's
-#: ~100 us of dispatch would buy at ~150 GFLOP/s (measured: width 10 padded into a width-50 stack,
-#: 1.8 MFLOP more, saves 70 us a step). On CUDA every kernel launch costs more than a small
-#: model's FLOPs, so everything goes into one stack there.
+#: ~100 us of dispatch would buy at ~150 GFLOP/s (measured by bench/optimization.py: width 10
+#: padded into a width-50 stack, 1.8 MFLOP more, saves ~65 us a step). On CUDA every kernel
+#: launch costs more than a small model's FLOPs, so everything goes into one stack there.
 PAD_SLACK_FLOPS = {"cpu": 5e6, "cuda": float("inf")}
 #: Steps whose residuals are kept before their losses are reduced in one op.
 LOSS_BLOCK = 50
@@ -150,21 +150,6 @@ def group_widths(widths: Sequence[int], step_flops: Callable[[int], float], slac
     return groups
 
 
-def bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Batched matmul; a stack of one goes through plain ``mm``, which MKL runs about twice as
-    fast as a batch-of-one ``bmm`` (measured here: 343 us against 684 us for 100x500 @ 500x500)."""
-    if a.shape[0] == 1:
-        return torch.mm(a[0], b[0]).unsqueeze(0)
-    return torch.bmm(a, b)
-
-
-def baddbmm(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``c + a @ b`` per model, with the same batch-of-one shortcut as bmm."""
-    if a.shape[0] == 1:
-        return torch.addmm(c[0], a[0], b[0]).unsqueeze(0)
-    return torch.baddbmm(c, a, b)
-
-
 class StepView:
     """A stack's tensors as a training step uses them, made once per trainer.
 
@@ -261,13 +246,14 @@ def mse_per_model(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (out - y).pow(2).flatten(1).mean(1)
 
 
-def loss_gradient(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """dL/d out of each model's own mean squared error.
+def loss_gradient(out: torch.Tensor, y: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+    """dL/d out of each model's own mean squared error; out - y goes into ``residual`` if given
+    (the trainer keeps it to reduce the losses later).
 
     The batch loss is the SUM of the models' mean losses, so every model sees its own gradient
     (a mean over models would silently divide each learning rate by M).
     """
-    return (out - y).mul_(2.0 / out[0].numel())
+    return torch.sub(out, y, out=residual).mul(2.0 / out.shape[-2:].numel())
 
 
 def backward(stack: MLPStack, inputs: list[torch.Tensor], out: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
@@ -287,22 +273,17 @@ class TrainLog:
 class Trainer:
     """Full-batch training of one MLPStack, advanced chunk by chunk so callers can stream curves."""
 
-    #: None: a stack of one trains as plain matrices (see StepView); subclasses with their own
-    #: stack-shaped forward set True.
-    batched: bool | None = None
-
     def __init__(self, stack: MLPStack, x: torch.Tensor, y: torch.Tensor, *, lr: float, optimizer: str, steps: int):
         self.stack, self.x, self.y = stack, x, y
         self.lr, self.steps, self.done = lr, steps, 0
         self.losses = torch.empty(steps, stack.size, dtype=x.dtype, device=x.device)
         self.diverged_step: int | None = None
         self.diverged_model: int | None = None
-        self.view = StepView(stack, x, batched=self.batched)
+        self.view = StepView(stack, x)
         self._adam = Adam(self.view.params(), lr=lr) if optimizer == "adam" else None
         # out - y of the last LOSS_BLOCK steps: the losses are reduced once per block, not per step
         self._residuals = torch.empty(LOSS_BLOCK, stack.size, *y.shape[-2:], dtype=x.dtype, device=x.device)
         self._slots = [self.view.shaped(r) for r in self._residuals]
-        self._scale = 2.0 / y.shape[-2:].numel()
 
     @property
     def finished(self) -> bool:
@@ -321,9 +302,9 @@ class Trainer:
         self._check_divergence(start)
 
     def _step(self, residual: torch.Tensor) -> None:
-        """One step; leaves out - y in ``residual`` (see loss_gradient for the scale)."""
+        """One step; leaves out - y in ``residual``."""
         out, inputs = self.view.forward()
-        g = torch.sub(out, self.y, out=residual).mul(self._scale)
+        g = loss_gradient(out, self.y, residual)
         if self._adam is None:
             self.view.descend(inputs, g, self.lr)
             self._apply_masks()

@@ -40,11 +40,12 @@ def test_residual_backward_equals_autograd():
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(13, 4, generator=gen, dtype=torch.float64)
     y = torch.randn(13, 1, generator=gen, dtype=torch.float64)
-    out, cache = wd.residual_forward(stack, x)
-    grads = wd.residual_backward(stack, cache, out, y)
+    view = mlp.StepView(stack, x)
+    out, cache = wd.residual_forward(view)
+    grads = wd.residual_backward(view, cache, mlp.loss_gradient(out, y))
     params = [p.clone().requires_grad_() for p in stack.params()]
     ref = mlp.MLPStack(params[0::2], params[1::2])
-    mlp.mse_per_model(wd.residual_forward(ref, x)[0], y).sum().backward()
+    mlp.mse_per_model(wd.predict(ref, x, residual=True), y).sum().backward()
     for g, p in zip(grads, params):
         torch.testing.assert_close(g, p.grad, rtol=1e-10, atol=1e-12)
 
@@ -52,7 +53,7 @@ def test_residual_backward_equals_autograd():
 def test_one_hidden_layer_residual_net_is_the_plain_net():
     stack = mlp.init_stack(mlp.layer_sizes(3, 20, 1), [5], dtype=torch.float64)
     x = torch.randn(7, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    torch.testing.assert_close(wd.residual_forward(stack, x)[0], mlp.predict(stack, x))
+    torch.testing.assert_close(wd.predict(stack, x, residual=True), mlp.predict(stack, x))
 
 
 @pytest.fixture(scope="module")

@@ -84,16 +84,24 @@ class Member:
 def _trainers(config: Config, x: torch.Tensor, y: torch.Tensor, dev: torch.device) -> tuple[list[Member], list[mlp.Trainer]]:
     """One trainer per group of similar widths (mlp.group_widths), ``repeats`` networks a width."""
     members, trainers = [], []
-    slack = mlp.PAD_SLACK_FLOPS.get(dev.type, 0.0)
-    for group in mlp.group_widths(config.widths, lambda w: config.repeats * mlp.train_flops(sizes(config, w), config.n, 1), slack):
+
+    def step_flops(width: int) -> float:
+        return config.repeats * mlp.train_flops(sizes(config, width), config.n, 1)
+
+    for group in mlp.group_widths(config.widths, step_flops, mlp.PAD_SLACK_FLOPS.get(dev.type, 0.0)):
         padded = sizes(config, max(group))
-        stacks = [mlp.pad_stack(mlp.init_stack(sizes(config, w), [mlp.derive_seed(config.seed, "init", w, r)
-                                                                   for r in range(config.repeats)], device=dev), padded)
-                  for w in group]
-        trainer = mlp.Trainer(mlp.join(stacks), x, y, lr=config.lr, optimizer=config.optimizer, steps=config.steps)
+        stack = mlp.join([mlp.pad_stack(_init(config, w, dev), padded) for w in group])
+        trainer = mlp.Trainer(stack, x, y, lr=config.lr, optimizer=config.optimizer, steps=config.steps)
         trainers.append(trainer)
         members += [Member(w, trainer, slice(i * config.repeats, (i + 1) * config.repeats)) for i, w in enumerate(group)]
     return members, trainers
+
+
+def _init(config: Config, width: int, dev: torch.device) -> mlp.MLPStack:
+    """``repeats`` networks of one width, each seeded by (seed, width, repeat): the same weights
+    however widths are grouped."""
+    seeds = [mlp.derive_seed(config.seed, "init", width, r) for r in range(config.repeats)]
+    return mlp.init_stack(sizes(config, width), seeds, device=dev)
 
 
 def _status(config: Config, members: list[Member]) -> str:

@@ -75,18 +75,18 @@ def branch_scale(depth: int) -> float:
     return 1.0 / math.sqrt(max(depth - 1, 1))
 
 
-def residual_forward(stack: mlp.MLPStack, x: torch.Tensor) -> tuple[torch.Tensor, tuple[list, list, float]]:
-    """Outputs [M, n, 1] of h_1 = relu(x W_0 + b_0), h_{l+1} = h_l + a relu(h_l W_l + b_l), read-out,
-    with a = branch_scale(depth).
+def residual_forward(view: mlp.StepView) -> tuple[torch.Tensor, tuple[list, list, float]]:
+    """Outputs of h_1 = relu(x W_0 + b_0), h_{l+1} = h_l + a relu(h_l W_l + b_l), read-out,
+    with a = branch_scale(depth), for the view's input.
 
     Returns the layer inputs, the ReLU masks (a mask recomputed from h_{l+1} - h_l could differ
     from the true one by rounding) and a, for the backward pass."""
-    h = x.expand(stack.size, *x.shape) if x.dim() == 2 else x
+    h = view.x
     inputs, masks = [h], []
-    last = len(stack.weights) - 1
+    last = len(view.weights) - 1
     scale = branch_scale(last)
-    for layer, (w, b) in enumerate(zip(stack.weights, stack.biases)):
-        z = mlp.baddbmm(b, h, w)
+    for layer, (w, b) in enumerate(zip(view.weights, view.biases)):
+        z = view.addmm(b, h, w)
         if layer == last:
             return z, (inputs, masks, scale)
         masks.append(z > 0)
@@ -95,24 +95,22 @@ def residual_forward(stack: mlp.MLPStack, x: torch.Tensor) -> tuple[torch.Tensor
     raise AssertionError("unreachable")
 
 
-def residual_backward(stack: mlp.MLPStack, cache: tuple[list, list, float], out: torch.Tensor,
-                      y: torch.Tensor) -> list[torch.Tensor]:
-    """Gradients of each model's mean squared error, in ``stack.params()`` order.
+def residual_backward(view: mlp.StepView, cache: tuple[list, list, float], g: torch.Tensor) -> list[torch.Tensor]:
+    """Gradients, in ``view.params()`` order, from g = dL/d out (mlp.loss_gradient).
 
     The skip makes dL/dh_l = (dL/dz_l) W_l^T + dL/dh_{l+1} for every block: the second term
     carries the signal down unattenuated, which is why deep residual nets keep their gradients.
     """
     inputs, masks, scale = cache
-    last = len(stack.weights) - 1
-    grad_z = (out - y).mul_(2.0 / out[0].numel())
-    grad_h = grad_z
+    last = len(view.weights) - 1
+    grad_z = grad_h = g
     grads: list[torch.Tensor] = []
     for layer in range(last, -1, -1):
         if layer < last:
             grad_z = grad_h * masks[layer] * (scale if layer else 1.0)
-        grads[:0] = [mlp.bmm(inputs[layer].transpose(1, 2), grad_z), grad_z.sum(1, keepdim=True)]
+        grads[:0] = [view.mm(inputs[layer].transpose(-2, -1), grad_z), view.mm(view.ones, grad_z)]
         if layer:
-            back = mlp.bmm(grad_z, stack.weights[layer].transpose(1, 2))
+            back = view.mm(grad_z, view.transposed[layer])
             grad_h = back if layer == last else back.add_(grad_h)
     return grads
 
@@ -120,16 +118,13 @@ def residual_backward(stack: mlp.MLPStack, cache: tuple[list, list, float], out:
 class ResidualTrainer(mlp.Trainer):
     """The engine's full-batch trainer (optimizers, divergence checks, chunking) with skips."""
 
-    batched = True
-
     def _step(self, residual: torch.Tensor) -> None:
-        out, cache = residual_forward(self.stack, self.x)
-        torch.sub(out, self.y, out=residual)
-        self._apply(residual_backward(self.stack, cache, out, self.y))
+        out, cache = residual_forward(self.view)
+        self._apply(residual_backward(self.view, cache, mlp.loss_gradient(out, self.y, residual)))
 
 
 def predict(stack: mlp.MLPStack, x: torch.Tensor, residual: bool) -> torch.Tensor:
-    return residual_forward(stack, x)[0] if residual else mlp.predict(stack, x)
+    return residual_forward(mlp.StepView(stack, x, batched=True))[0] if residual else mlp.predict(stack, x)
 
 
 def grad_ratio(stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor, residual: bool) -> float:
@@ -137,8 +132,9 @@ def grad_ratio(stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor, residual: 
     hardly learns (vanishing gradients), far above 1 means it is kicked hardest (exploding)."""
     with torch.no_grad():
         if residual:
-            out, cache = residual_forward(stack, x)
-            grads = residual_backward(stack, cache, out, y)
+            view = mlp.StepView(stack, x)
+            out, cache = residual_forward(view)
+            grads = residual_backward(view, cache, mlp.loss_gradient(out, y))
         else:
             out, inputs = mlp.forward(stack, x)
             grads = mlp.backward(stack, inputs, out, y)
