@@ -3,13 +3,15 @@
 import streamlit as st
 
 from core.device import describe, pick_device, serve_threads
-from ui.catalog import HOME, PHENOMENA
+from ui.catalog import HOME, phenomena
+from ui.serving import warm_start
 
 serve_threads()
+warm_start()
 st.set_page_config(page_title="Overparameterization Lab", page_icon=":material/hub:", layout="wide")
 
-pages = [st.Page(HOME.path, title=HOME.title, url_path=HOME.url_path, icon=HOME.icon, default=True)]
-pages += [st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon) for p in PHENOMENA]
+pages = [st.Page(HOME.page, title=HOME.title, url_path=HOME.name, icon=HOME.icon, default=True)]
+pages += [st.Page(e.page, title=e.title, url_path=e.name, icon=e.icon) for e in phenomena()]
 page = st.navigation(pages)
 
 with st.sidebar:

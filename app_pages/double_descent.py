@@ -1,6 +1,7 @@
 """Page: Double descent."""
 
 from core.experiments import double_descent
+from core.experiments.double_descent import N_TEST, RIDGE_GRID
 from ui import page
 
 page.render(
@@ -13,7 +14,7 @@ page.render(
     ),
     question="at p = n the model has exactly enough parameters to fit every training point. Is that where the "
     "test error is lowest, highest, or neither; and what happens when p is five times n?",
-    why="""
+    why=f"""
 **Why the spike at p = n.** Below the threshold least squares averages the noise over n points with
 p parameters; its variance is s² p/(n - p - 1), which explodes as p approaches n. Beyond the
 threshold infinitely many weight vectors fit the data exactly, and ridgeless least squares picks the
@@ -28,6 +29,9 @@ formula for Gaussian features (Belkin, Hsu, Xu 2019), including the noise floor 
 - p ≥ n + 2: r² (1 - n/p) + s² (1 + n/(p - n - 1)), with r² = |β|² the signal energy.
 
 As n grows with p/n fixed this becomes Hastie, Montanari, Rosset and Tibshirani's (2019) curve.
+The formula is the *expected* error; near p = n a few unlucky draws (a feature matrix with a tiny
+singular value) dominate that mean, so the chart draws the median of the draws, with the band
+holding the middle half of them, and the caption gives the mean at p = n beside it.
 
 **Why the classical bound goes vacuous.** Uniform-convergence bounds have the shape
 train error + C·sqrt(p/n): they reward small models and can only grow with p. Past the threshold
@@ -38,16 +42,30 @@ complexity for minimum-norm interpolants; the norm of the solution (right panel)
 **Optimal ridge removes the peak.** With ridge = optimal each p uses its risk-minimising penalty:
 λ* = s² (p/n)/r² for the linear model (with the penalty n λ |w|², this is the posterior mean for
 β ~ N(0, r²/p I), so it is optimal at every finite n; Dobriban and Wager 2018), and for random
-features the λ with the least exact leave-one-out error (no test label is looked at). The spike is
-gone and the curve is monotone (Nakkiran, Venkat, Kakade, Ma 2021). The peak is a property of
-*ridgeless* fitting at the threshold, not of model size.
+features the λ, of {len(RIDGE_GRID)} values from {RIDGE_GRID[0]:g} to {RIDGE_GRID[-1]:g}, with the least error on held-out
+validation points ({N_TEST} fresh synthetic inputs, or half of the digits not trained on), scored
+against their noiseless targets. Neither looks at the test points. The spike is gone.
+
+**Whether the tuned curve then falls depends on what a bigger model means.** With truth = per-p
+(the default, Hastie et al.'s setting) every p gets a fresh truth of the same energy |β|² = 1,
+spread over p coefficients: a bigger model is a *harder problem*, with more coefficients to estimate
+from the same n points, so even the best ridge does worse as p grows and the tuned curve rises all
+the way. With truth = fixed there is one truth over the largest model's features; a model of size p
+sees the first p, and the coordinates it cannot see act as extra noise. Then a bigger model only
+sees more of the same problem, and the optimally tuned error falls with every p: more parameters do
+not hurt once the ridge is tuned (Nakkiran, Venkat, Kakade, Ma 2021). The theory curve there is
+Belkin, Hsu and Xu's exact formula with r² the energy the model sees, |β|² p/D (D the largest p),
+and the unseen |β|² (1 - p/D) added to s². Either way the peak is a property of *ridgeless* fitting at the
+threshold, not of model size.
 
 **What the seed text overstates.** It says overparameterized models do not overfit because
 gradient descent "consistently finds the good" interpolants. The minimum-norm interpolant is what
 gradient descent finds, and near p = n it is the worst model on this page. And in the
 well-specified linear model (the default) the overparameterized side never beats a small model:
-every interpolant's error is above r² (1 - n/p) + s², while p = 1 scores about s². Real data are different: with the digits and random
-ReLU or Fourier features (noise 0) the error beyond the threshold falls well below the best
+every interpolant's error is above r² (1 - n/p) + s², while p = 1 scores about s². When the
+small models miss part of the truth it is different: with truth = fixed the error at p = 5n is below
+every underparameterized model's (the "weak features" of Belkin, Hsu, Xu), and with the digits and
+random ReLU or Fourier features (noise 0) the error beyond the threshold falls well below the best
 underparameterized one, as in Belkin, Hsu, Ma, Mandal (2019). Which regime wins depends on how much
 of the target the features miss, not on a law.
 
@@ -65,10 +83,4 @@ Rahimi, Recht (2007), *Random features for large-scale kernel machines*.
         'Highest at p = n, and even higher at p = 5n',
         'No special point',
     ],
-    presets={
-        "Ridgeless linear model (Hastie et al.)": {},
-        "Optimal ridge removes the peak": {"ridge": "optimal"},
-        "Real digits, random ReLU features": {"model": "relu", "dataset": "digits", "noise": 0.0, "repeats": 5},
-        "A little ridge (λ = 0.01) already tames it": {"ridge": "0.01"},
-    },
 )

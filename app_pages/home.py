@@ -6,7 +6,7 @@ import altair as alt
 import streamlit as st
 
 from core.classical import classical_picture
-from ui.catalog import PHENOMENA
+from ui.catalog import phenomena
 
 THUMBS = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "thumbs"
 
@@ -31,16 +31,17 @@ threshold = alt.Chart(data.head(1)).mark_rule(color="grey").encode(x=alt.datum(1
 st.altair_chart(alt.layer(chart, vacuous, threshold).properties(height=340), width="stretch")
 st.caption(
     "A VC-style bound says test error is at most train error + sqrt(p/n): above the dashed line it "
-    "promises nothing, and it only grows with p. The exact test error of the minimum-norm "
-    "interpolant (Hastie et al. 2019; |beta|^2 = 1, noise variance 0.25) peaks at p = n (solid grey) "
-    "and then falls again, bounded for every p/n. The pages below show why."
+    "promises nothing, and it only grows with p. The test error of the minimum-norm interpolant "
+    "in the large-n limit (proportional asymptotics: n and p grow together at fixed p/n; Hastie et "
+    "al. 2019; |beta|^2 = 1, noise variance 0.25) peaks at p = n (solid grey) and then falls again, "
+    "bounded for every p/n; at finite n the Double descent page simulates it. The pages below show why."
 )
 
 columns = st.columns(3)
-for i, spec in enumerate(PHENOMENA):
+for i, experiment in enumerate(phenomena()):
     with columns[i % 3].container(border=True):
-        thumb = THUMBS / f"{spec.url_path}.png"
+        thumb = THUMBS / f"{experiment.name}.png"
         if thumb.exists():
             st.image(str(thumb), width="stretch")
-        st.page_link(spec.path, label=spec.title, icon=spec.icon)
-        st.caption(spec.claim)
+        st.page_link(experiment.page, label=experiment.title, icon=experiment.icon)
+        st.caption(experiment.claim)

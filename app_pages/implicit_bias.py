@@ -21,7 +21,8 @@ gradient descent can only move w inside the row space of X; the part of w0 in th
 one interpolant, pinv(X) y, and with a step below the stable limit 2/λ_max gradient descent converges to
 it. Hence the limit **pinv(X) y + (I − pinv(X) X) w0**, and from w0 = 0 the minimum-norm interpolant: the
 "implicit regularisation" of gradient descent is simply that it never adds anything the data did not ask
-for. Both facts are checked here to machine precision (the plateau of the blue curve is predicted, dashed).
+for. Both facts are checked here to machine precision (the plateau of the blue curve is predicted: the solid
+grey line).
 In two dimensions: the solutions of x·w = y form a line, the gradient is a multiple of x, so every path is
 perpendicular to that line and stops at the foot of the perpendicular from its start.
 
@@ -30,10 +31,12 @@ squares from zero; from another start it finds the solution nearest to that star
 implicit bias is not a norm in weight space and is still an open research question. Above lr = 1 (of the
 stable limit) the steepest direction overshoots more at each step and the run diverges; try lr = 1.2.
 
-**Logistic loss on separable data.** No finite w has zero loss, so |w| grows forever (like log t), but
-w/|w| converges to the hard-margin SVM direction (Soudry, Hoffer, Nacson, Gunasekar, Srebro 2018). The
-convergence is only logarithmic: the margin gap closes like 1/log t, so even 100,000 steps leave GD short
-of the SVM's margin. Early stopping of logistic regression is therefore far from max-margin.
+**Logistic loss on separable data.** No finite w has zero loss, so |w| grows forever (like log t: w(t) ≈
+w_SVM log t, so |w| gains about ln(10) |w_SVM| per tenfold of steps), but w/|w| converges to the
+hard-margin SVM direction (Soudry, Hoffer, Nacson, Gunasekar, Srebro 2018). The convergence is only
+logarithmic: the margin gap closes like 1/log t, so even 100,000 steps leave GD short of the SVM's margin,
+and 1 − cosine falls more slowly than any power of t (its slope on log axes flattens every decade).
+Early stopping of logistic regression is therefore far from max-margin.
 
 References: Gunasekar, Lee, Soudry, Srebro (2018), *Characterizing implicit bias in terms of optimization
 geometry*; Soudry et al. (2018), *The implicit bias of gradient descent on separable data*, JMLR;
@@ -45,10 +48,4 @@ Zhang, Bengio, Hardt, Recht, Vinyals (2017), *Understanding deep learning requir
         'At a point computable in advance: min-norm plus the null-space part of w0',
         'It does not converge',
     ],
-    presets={
-        "From zero: the minimum-norm interpolant": {},
-        "From a random w0: the null-space part stays": {"init": 1.0},
-        "Step above the stable limit (diverges)": {"lr": 1.2, "init": 1.0},
-        "Logistic loss → max-margin, slowly": {"task": "classification", "steps": 100_000, "lr": 0.9},
-    },
 )

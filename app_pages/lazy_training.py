@@ -58,10 +58,4 @@ descent*; Arora, Du, Hu, Li, Salakhutdinov, Wang (2019), *On exact computation w
 net*; Yang & Hu (2021), *Feature learning in infinite-width neural networks*; Novak et al. (2020),
 *Neural Tangents*.
 """,
-    presets={
-        "NTK parameterization (lazy)": {},
-        "μP: the features keep learning": {"parameterization": "mup"},
-        "Standard parameterization, lr ÷ width": {"parameterization": "standard"},
-        "Two hidden layers": {"depth": 2, "widths": (16, 32, 64, 128, 256, 512)},
-    },
 )

@@ -57,10 +57,4 @@ Zhou, Lan, Liu, Yosinski (2019), *Deconstructing lottery tickets: zeros, signs, 
         "All three: a tenth of this network is still plenty for digits",
         "None of them: a tenth of the weights is too few",
     ],
-    presets={
-        "Fast schedule: 40% a round": {},
-        "Frankle & Carbin's schedule: 20% a round, 15 rounds": {"prune_rate": 0.2, "rounds": 15, "steps": 200},
-        "Plain gradient descent": {"optimizer": "sgd", "lr": 2.0, "steps": 200},
-        "Synthetic task: pruning helps a net that overfits": {"dataset": "synthetic"},
-    },
 )

@@ -6,6 +6,9 @@ from typing import Any
 import streamlit as st
 
 from core.experiments import scaling
+from core.experiments.scaling import CHINCHILLA, KAPLAN, KAPLAN_QUOTED_EXPONENT, REFERENCE_MODELS
+from core.experiments.scaling.laws import CHINCHILLA_D, CHINCHILLA_N
+from core.experiments.scaling.timing import REPEATS, STEPS_PER_REPEAT, WARMUP
 from ui import page
 
 
@@ -55,6 +58,10 @@ def checklist(m: Mapping[str, Any] | None) -> None:
                     f"{_count(m['tokens_opt_inf'])} tokens instead of {_count(m['tokens_opt'])}.")
 
 
+# The numbers the text quotes, computed from the laws it describes (milliseconds), never typed.
+N_AT_CHINCHILLA, D_AT_CHINCHILLA, _ = scaling.optimum(CHINCHILLA, scaling.Config().compute)
+LLAMA3_TOKENS_PER_PARAM = {name: d / n for name, n, d in REFERENCE_MODELS}["Llama 3 8B"]
+
 result = page.render(
     scaling.EXPERIMENT,
     intro=(
@@ -66,12 +73,12 @@ result = page.render(
     question="your compute budget grows tenfold. How much bigger should the compute-optimal model get? "
     "And if it will later serve ten trillion tokens, should it be bigger or smaller than that?",
     answers=("10× bigger", "about 3× bigger", "the same size"),
-    why="""
+    why=f"""
 **What is optimised, exactly.** *Compute-optimal* (the frontier): minimise the predicted loss L(N, D)
 subject to a training budget C = 6ND (6 FLOPs per parameter per token: 2 forward, 4 backward). Both laws
 have the form L = E + (k_N N^-a + k_D D^-b)^p, which gives the closed form N_opt = G (C/6)^(b/(a+b)),
 G = (a k_N / (b k_D))^(1/(a+b)). The page finds the optimum numerically (scipy's bounded Brent on log N)
-and draws the closed form beside it; they agree to about 1e-8.
+and draws the closed form beside it; they agree to better than one part in a million.
 
 *Counting inference* (Sardana & Frankle 2023): hold the quality fixed at the compute-optimal loss L* and
 minimise the lifetime compute 6ND + 2N·T over every model that reaches L*, where T is the number of tokens
@@ -80,35 +87,44 @@ equal loss a smaller model needs more tokens, so it costs more to train but less
 moves to smaller N and larger D as T grows. The usual "compute-optimal" calculators stop at the first step.
 
 **The two laws.** Chinchilla (Hoffmann et al. 2022, approach 3, rounded constants):
-L = 1.69 + 406.4/N^0.34 + 410.7/D^0.28, which gives 1.9366 for Chinchilla itself (70e9 parameters,
-1.4e12 tokens), and N_opt ∝ C^(0.28/0.62) = C^0.452. Kaplan et al. (2020) as usually quoted,
+L = {CHINCHILLA.e:g} + {CHINCHILLA.k_n:g}/N^{CHINCHILLA.a:g} + {CHINCHILLA.k_d:g}/D^{CHINCHILLA.b:g}, which gives
+{CHINCHILLA.loss(CHINCHILLA_N, CHINCHILLA_D):.4f} for Chinchilla itself
+({CHINCHILLA_N / 1e9:.0f}e9 parameters, {CHINCHILLA_D / 1e12:.1f}e12 tokens), and
+N_opt ∝ C^({CHINCHILLA.b:g}/{CHINCHILLA.a + CHINCHILLA.b:g}) = C^{CHINCHILLA.exponent:.3f}. Kaplan et al. (2020) as usually quoted,
 L(N) = (N_c/N)^0.076 with N_c = 8.8e13, has no data term: alone it says bigger is always better and has no
 optimum at a fixed budget. This page therefore uses Kaplan's own joint law (their eq. 1.5),
 L = ((N_c/N)^(0.076/0.095) + D_c/D)^0.095 with D_c = 5.4e13, which is exactly L(N) when D → ∞; under
-C = 6ND it gives N_opt ∝ C^(0.095/0.171) = C^0.556. Kaplan's headline allocation, N ∝ C^0.73, came from a
-different analysis (loss against training steps under one fixed learning-rate schedule); Hoffmann et al.
-traced most of the gap to that schedule. The page does not reproduce 0.73, on purpose: it shows what each
-fitted formula implies. The two laws' losses are not comparable in absolute value (different data and
+C = 6ND it gives N_opt ∝ C^(0.095/0.171) = C^{KAPLAN.exponent:.3f}. Kaplan's headline allocation,
+N ∝ C^{KAPLAN_QUOTED_EXPONENT}, came from a different analysis (loss against training steps, with one
+learning-rate schedule for runs of every length). Hoffmann et al. *hypothesised* that this schedule
+explained the gap; the studies that later reproduced both laws found other causes. Porian et al.
+(2024) recovered Chinchilla's exponent by counting the last layer's FLOPs, shortening the warm-up of
+small models and tuning the optimizer at each scale, and found careful learning-rate decay not
+essential; Pearce & Song (2024) traced much of the gap to Kaplan counting non-embedding parameters
+only, in fits made at small scale. The page does not reproduce {KAPLAN_QUOTED_EXPONENT}, on purpose:
+it shows what each fitted formula implies. The two laws' losses are not comparable in absolute value (different data and
 tokenizers, and Kaplan counts non-embedding parameters only).
 
 **Caveats the numbers carry.** With the rounded approach-3 constants, the optimum at Chinchilla's own budget
-is about 33B parameters on 3T tokens (about 90 tokens per parameter), not 70B on 1.4T (20 per parameter):
-the 70B choice came from Hoffmann et al.'s approaches 1 and 2 (N ∝ C^0.50). Besiroglu et al. (2024)
+is about {N_AT_CHINCHILLA / 1e9:.0f}B parameters on {D_AT_CHINCHILLA / 1e12:.1f}T tokens
+(about {D_AT_CHINCHILLA / N_AT_CHINCHILLA:.0f} tokens per parameter), not {CHINCHILLA_N / 1e9:.0f}B on
+{CHINCHILLA_D / 1e12:.1f}T ({CHINCHILLA_D / CHINCHILLA_N:.0f} per parameter): the {CHINCHILLA_N / 1e9:.0f}B choice
+came from Hoffmann et al.'s approaches 1 and 2 (N ∝ C^0.50). Besiroglu et al. (2024)
 refitted approach 3 on the paper's own data and found the published constants inconsistent with the other two
 approaches; their refit agrees with about 20 tokens per parameter. The fits used models up to 16B
-parameters, so the far ends of the sliders are extrapolation. Llama 3 8B (15T tokens, about 1900 per
-parameter) sits far off the frontier: that is the inference-aware logic in practice.
+parameters, so the far ends of the sliders are extrapolation. Llama 3 8B (15T tokens, about
+{LLAMA3_TOKENS_PER_PARAM:.0f} per parameter) sits far off the frontier: that is the inference-aware logic in practice.
 
 **Measured here.** The last chart times one full-batch SGD step of the app's own MLP engine (the networks the
-other pages train) on this machine: the median of three repeats of two steps, after a warm-up step. It is
+other pages train) on this machine: the median of {REPEATS} repeats of {STEPS_PER_REPEAT} steps, after {WARMUP} warm-up step. It is
 wall time, so it varies from run to run and with other users of the machine. Small networks cost a fixed
 per-step overhead (Python, kernel launches, threads), so their time barely grows; only once the arithmetic
 dominates does the time follow the FLOPs (slope 1 against parameters). Memory is counted from the tensors a
 step holds (weights, gradients, activations), not measured from the allocator.
 
 **What the seed overstates or leaves out.** It is right that the best size grows with compute and that model
-and data should grow together, but (1) the exponent depends on the fitted law (0.45, 0.56, 0.73 or 0.50
-depending on whom you read), (2) "compute-optimal" counts training only: a model that will be served at
+and data should grow together, but (1) the exponent depends on the fitted law ({CHINCHILLA.exponent:.2f}, {KAPLAN.exponent:.2f},
+{KAPLAN_QUOTED_EXPONENT} or 0.50 depending on whom you read), (2) "compute-optimal" counts training only: a model that will be served at
 scale should be smaller and trained longer, which its own "Deployment constraints" section points at, and
 (3) these laws are about language models that see each token about once. A compute-optimal LM sees 20 or more
 tokens per parameter, so it is *not* overparameterized in the p/n sense of the other pages. The decision
@@ -117,16 +133,10 @@ table is a set of unweighted heuristics, not a theorem.
 References: Kaplan et al. (2020), *Scaling laws for neural language models*; Hoffmann et al. (2022),
 *Training compute-optimal large language models*; Sardana & Frankle (2023), *Beyond Chinchilla-optimal:
 accounting for inference in language model scaling laws*; Besiroglu, Erdil, Barnett, You (2024),
-*Chinchilla scaling: a replication attempt*.
+*Chinchilla scaling: a replication attempt*; Porian, Wortsman, Jitsev, Schmidt, Carmon (2024),
+*Resolving discrepancies in compute-optimal scaling of language models*; Pearce & Song (2024),
+*Reconciling Kaplan and Chinchilla scaling laws*.
 """,
-    presets={
-        "Chinchilla itself (70B on 1.4T tokens)": {},
-        "GPT-3 under Kaplan's law (175B on 300B tokens)": {"law": "kaplan", "log10_compute": 23.5,
-                                                            "n_params": 175e9, "n_tokens": 300e9},
-        "A model served at scale (1e15 inference tokens)": {"log10_inference_tokens": 15.0},
-        "A small budget (1e20 FLOPs, a 1B model)": {"log10_compute": 20.0, "n_params": 1e9, "n_tokens": 20e9,
-                                                    "log10_inference_tokens": 11.0},
-    },
 )
 if result is not None:
     at_your_settings(result.metrics)

@@ -54,9 +54,4 @@ References: He, Zhang, Ren, Sun (2016), *Deep residual learning for image recogn
 initialization and architecture*; Balduzzi et al. (2017), *The shattered gradients problem*; Hayou,
 Clerico, He, Deligiannidis, Doucet, Rousseau (2021), *Stable ResNet*.
 """,
-    presets={
-        "Plain nets: the deep ones stall": {},
-        "Residual connections: the deep ones train": {"residual": True},
-        "Adam rescues the plain nets": {"optimizer": "adam", "lr": 0.001},
-    },
 )

@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import ntk
+from core import mlp, ntk
 from core.device import describe, pick_device
 from core.experiments import lazy_training
 
@@ -33,7 +33,7 @@ def _timed(fn: Callable[[], object]) -> float:
 
 def main(rounds: int = 5) -> None:
     x = torch.randn(CONFIG.n, CONFIG.d, generator=torch.Generator().manual_seed(0))
-    nets = {w: ntk.init_net(lazy_training.sizes(CONFIG, w), [w]) for w in CONFIG.widths}
+    nets = {w: mlp.init_parameterized(lazy_training.sizes(CONFIG, w), [w]) for w in CONFIG.widths}
     for net in nets.values():  # warm-up: first-call overheads are not what we measure
         ntk.empirical_ntk(net, x)
         ntk.jacobian_ntk(net, x)

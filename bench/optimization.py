@@ -69,7 +69,7 @@ def core_run() -> tuple[float, float]:
         if not first:
             first.append(time.perf_counter() - start)
 
-    optimization.run(optimization.Config(widths=WIDTHS), progress=progress, device="cpu")
+    optimization.EXPERIMENT.execute(optimization.Config(widths=WIDTHS), progress=progress, device="cpu")
     return time.perf_counter() - start, first[0]
 
 

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ui.catalog import PHENOMENA  # noqa: E402
+from ui.catalog import phenomena  # noqa: E402
 
 
 def timed_page(path: str, root: str) -> None:
@@ -37,15 +37,15 @@ def timed_page(path: str, root: str) -> None:
 
 def main(reruns: int = 5) -> None:
     print(f"page script time in the server thread, median of {reruns} cached re-runs (this machine)")
-    for spec in PHENOMENA:
-        at = AppTest.from_function(timed_page, args=(str(ROOT / spec.path), str(ROOT)), default_timeout=300)
+    for spec in phenomena():
+        at = AppTest.from_function(timed_page, args=(str(ROOT / spec.page), str(ROOT)), default_timeout=300)
         at.run()
         first = at.session_state["_server_s"]
         times = []
         for _ in range(reruns):
             at.run()
             times.append(at.session_state["_server_s"])
-        print(f"{spec.url_path:20s} first visit {first:6.2f} s   cached revisit {1000 * statistics.median(times):6.0f} ms")
+        print(f"{spec.name:20s} first visit {first:6.2f} s   cached revisit {1000 * statistics.median(times):6.0f} ms")
 
 
 if __name__ == "__main__":

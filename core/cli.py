@@ -1,4 +1,4 @@
-"""The command line: ``python -m core list`` and ``python -m core run NAME [--set k=v ...]``.
+"""The command line: ``python -m core list``, ``run NAME [--set k=v ...]`` and ``warm [NAME ...]``.
 
 Nothing is printed until the run has finished, so a failure never leaves half an output; bad
 input exits with status 2 and one line naming the parameter and what is allowed.
@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from core import contract
+from core import contract, registry
 from core.contract import ConfigError
 
 
@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", nargs="+", action="append", default=[], metavar="KEY=VALUE")
     run.add_argument("--format", choices=("json", "csv"), default="json")
     run.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
+    warm = sub.add_parser("warm", help="compute every page's defaults and presets into the result store")
+    warm.add_argument("names", nargs="*", metavar="NAME", help="only these experiments (default: all)")
+    warm.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
     return parser
 
 
@@ -52,8 +55,8 @@ def parse_sets(groups: Sequence[Sequence[str]]) -> dict[str, str]:
 
 def list_text() -> str:
     lines = []
-    for name, exp in sorted(contract.experiments().items()):
-        lines.append(f"{name}: {exp.title}")
+    for exp in sorted(registry.experiments(), key=lambda e: e.name):
+        lines.append(f"{exp.name}: {exp.title}")
         for p in contract.params(exp.config):
             lines.append(f"  {p.name} = {contract.to_text(p.default)}  ({p.allowed()}) {p.help}")
     return "\n".join(lines) + "\n"
@@ -88,15 +91,41 @@ def result_text(name: str, config: Any, result: contract.Result, fmt: str) -> st
     return out.getvalue()
 
 
+def _keep(name: str, config: Any, device: str | None, result: contract.Result) -> None:
+    """With LAB_STORE set, the result goes into the store the app serves from."""
+    from core.device import resolve_device
+    from core.store import open_store
+
+    results = open_store(by_default=False)
+    if results is not None:
+        results.put(name, config, resolve_device(device).type, result)
+
+
+def _warm(names: Sequence[str], device: str | None) -> int:
+    from core.device import resolve_device
+    from core.store import open_store
+    from core.warm import warm
+
+    results = open_store(by_default=True)
+    if results is None:
+        raise ConfigError("warm: the store is off (LAB_STORE=off); nothing to warm")
+    done = warm(results, resolve_device(device).type, names=names, report=lambda line: sys.stderr.write(line + "\n"))
+    sys.stdout.write(f"{done.computed} computed, {done.stored} already stored, {done.failed} failed, in {results.directory}\n")
+    return 1 if done.failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "list":
             sys.stdout.write(list_text())
             return 0
-        exp = contract.get(args.name)
+        if args.command == "warm":
+            return _warm(args.names, args.device)
+        exp = registry.get(args.name)
         config = contract.make_config(exp.config, parse_sets(args.set))
         result = exp.execute(config, device=args.device)
+        _keep(exp.name, config, args.device, result)
         text = result_text(exp.name, config, result, args.format)
     except ConfigError as err:
         sys.stderr.write(f"error: {err}\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -228,12 +229,42 @@ class Progress(Protocol):
     def __call__(self, fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None: ...
 
 
+@dataclass(frozen=True)
+class Status:
+    """How a run ended: ok, or a warning whose message the page shows beside the results it kept
+    (a divergence, a singular system). Typed, so no caller compares prose against "ok"."""
+
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.message
+
+    def __str__(self) -> str:
+        return self.message or "ok"
+
+
+OK = Status()
+
+
+def warning(message: str) -> Status:
+    """A run that finished with something the reader must know about."""
+    return Status(message)
+
+
 @dataclass
 class Result:
-    """What every experiment returns: scalar metrics and tidy tables."""
+    """What every experiment returns: scalar metrics and tidy tables.
+
+    ``run()`` returns the science only; ``Experiment.execute`` then puts the status first and the
+    cost row last into ``metrics``. ``flops`` is set by a run that counts its FLOPs better than
+    the estimate (e.g. one that stopped early).
+    """
 
     metrics: dict[str, Any]
     tables: dict[str, pd.DataFrame]
+    status: Status = OK
+    flops: float | None = None
 
 
 #: Metric keys every experiment reports, shown as the cost row on every page.
@@ -252,19 +283,48 @@ class Figure:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered phenomenon: its name, Config class, run, cost estimate and charts.
+    """A phenomenon's identity and its science.
 
-    ``run(config, progress=None, device=None)``; ``charts(result)`` must also accept a partial
-    result (the tables a progress report carries) so pages can draw while training runs.
+    ``name`` is the URL path and the CLI name; the science lives in ``core/experiments/<module>``
+    and the page in ``app_pages/<module>.py`` (``module`` is the name with underscores), so the
+    navigation, the home cards, the CLI and the tests all derive from this one declaration.
+
+    ``run(config, progress, device)`` gets a resolved ``torch.device`` and returns the science;
+    ``charts(result)`` must also accept a partial result (the tables a progress report carries) so
+    pages can draw while training runs. ``size(config)`` gives the cost row's (parameters of the
+    largest model, training samples); ``backend`` labels runs that ignore the device (numpy).
+    ``presets`` are named settings that make the point: the page offers them, the warm start
+    computes them ahead of the first visitor, and each is checked to be valid at import.
     """
 
     name: str
     title: str
+    claim: str
+    icon: str
+    order: int
     config: type
-    run: Callable[..., Result]
+    run: Callable[[Any, Progress | None, Any], Result]
     flops: Callable[[Any], float]
     charts: Callable[[Result], list[Figure]]
-    summary: str = ""
+    size: Callable[[Any], tuple[int, int]]
+    backend: str | None = None
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        check_declarations(self.config)
+        for preset, overrides in self.presets.items():
+            try:
+                make_config(self.config, overrides)
+            except ConfigError as err:
+                raise TypeError(f"{self.name}: preset {preset!r} is not a valid setting ({err})") from None
+
+    @property
+    def module(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def page(self) -> str:
+        return f"app_pages/{self.module}.py"
 
     def check_budget(self, config: Any) -> float:
         """Refuse a configuration whose estimated training FLOPs exceed the shared budget."""
@@ -277,33 +337,41 @@ class Experiment:
         return estimate
 
     def execute(self, config: Any, progress: Progress | None = None, device: str | None = None) -> Result:
-        """Validate, check the budget, then run: the single entry every face goes through."""
+        """Validate, check the budget, resolve the device, run and time it, fill the cost row:
+        the single entry every face (page, CLI, tests) goes through."""
+        from core.device import describe, resolve_device  # torch stays out of the contract's import
+
         validate(config)
         self.check_budget(config)
-        return self.run(config, progress=progress, device=device)
+        dev = resolve_device(device)
+        start = time.perf_counter()
+        result = self.run(config, progress, dev)
+        wall = time.perf_counter() - start
+        params, n = self.size(config)
+        flops = self.flops(config) if result.flops is None else result.flops
+        cost = cost_metrics(params, n, flops, wall, self.backend or describe(dev))
+        result.metrics = {"status": str(result.status), **result.metrics, **cost}
+        return result
 
 
-REGISTRY: dict[str, Experiment] = {}
-
-
-def register(experiment: Experiment) -> Experiment:
-    """Add an experiment to the registry (each experiment module calls this once)."""
-    REGISTRY[experiment.name] = experiment
-    return experiment
-
-
-def experiments() -> dict[str, Experiment]:
-    """Every registered experiment (importing core.experiments registers them all)."""
-    import core.experiments  # noqa: F401
-
-    return REGISTRY
-
-
-def get(name: str) -> Experiment:
-    """Look up an experiment by name, with a one-line error listing the known names."""
-    if name not in experiments():
-        raise ConfigError(f"experiment: unknown {name!r}; allowed: {', '.join(sorted(REGISTRY))}")
-    return REGISTRY[name]
+def check_declarations(config_cls: type) -> None:
+    """Fail at import, naming the field, when a Config declares what its faces cannot honour: a
+    default outside its own bounds or choices, a default not in canonical form (a list that is
+    read back sorted), or a number with no bounds to draw a widget from."""
+    for p in params(config_cls):
+        where = f"{config_cls.__module__}.{config_cls.__qualname__}.{p.name}"
+        if p.kind in (int, float, tuple) and not p.choices and (p.lo is None or p.hi is None):
+            raise TypeError(f"{where}: a numeric field needs lo= and hi= (the widget's range)")
+        if p.lo is not None and p.hi is not None and p.lo > p.hi:
+            raise TypeError(f"{where}: lo={p.lo:g} is above hi={p.hi:g}")
+        if p.log and p.lo is not None and p.lo <= 0:
+            raise TypeError(f"{where}: a log-scale field needs lo > 0")
+        try:
+            canonical = coerce(p, p.default)
+        except ConfigError as err:
+            raise TypeError(f"{where}: the default is not allowed by its own declaration ({err})") from None
+        if canonical != p.default:  # else the default and the same setting typed in are two cache keys
+            raise TypeError(f"{where}: write the default as its faces read it back: {canonical!r}")
 
 
 def cost_metrics(params: int, n: int, flops: float, wall_s: float, device: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import torch
 from threadpoolctl import threadpool_limits
 
+from core.contract import ConfigError
 from core.memory import cap_arenas
 
 
@@ -18,6 +19,18 @@ def pick_device(force_cpu: bool = False) -> torch.device:
     if not force_cpu and torch.cuda.is_available():
         return torch.device("cuda")
     return torch.device("cpu")
+
+
+def resolve_device(name: str | None) -> torch.device:
+    """The device a run asked for, or the best present; asking for CUDA on a machine without it is
+    bad input (one line naming what is allowed), not a crash deep inside a run."""
+    if name is None:
+        return pick_device()
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda was asked for, but this machine has no CUDA GPU; allowed: cpu")
+    if name not in ("cpu", "cuda"):
+        raise ConfigError(f"device: {name[:40]!r} is not valid; allowed: cpu, cuda")
+    return torch.device(name)
 
 
 #: torch's own default (the physical cores it sees), read before anything changes it.

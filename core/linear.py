@@ -113,7 +113,7 @@ def ridgeless_equivalent(eigs: np.ndarray, signal: np.ndarray, n: int, s2: float
     lam = _positive(eigs)
     theta2 = np.zeros_like(lam)
     theta2[: len(signal)] = np.asarray(signal, dtype=float) ** 2
-    kappa = _implicit_ridge(lam, n)
+    kappa = implicit_ridge(lam, n)
     if kappa == 0.0:
         p = len(lam)
         variance = s2 * p / (n - p) if p < n else math.inf
@@ -130,8 +130,13 @@ def _positive(eigs: np.ndarray) -> np.ndarray:
     return lam[lam > 0]
 
 
-def _implicit_ridge(lam: np.ndarray, n: int) -> float:
-    """The kappa > 0 with sum l/(l + kappa) = n, or 0 when there are no more than n directions."""
+def implicit_ridge(eigs: np.ndarray, n: int) -> float:
+    """The kappa > 0 with sum l/(l + kappa) = n, or 0 when there are no more than n directions.
+
+    It is the ridge penalty that min-norm interpolation acts like (about sum of the tail
+    eigenvalues / n when a few strong directions sit above many weak ones): it shrinks each
+    direction's coefficient by l / (l + kappa), so a heavy tail shrinks the signal away."""
+    lam = _positive(eigs)
     if len(lam) <= n:
         return 0.0
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: page catalogue, and the rule that CI may not skip the browser tests."""
+"""Shared fixtures: the browser (CI may not skip the browser tests), one thread for files of many
+small runs, and the cuda marker's skip where no GPU exists."""
 
 import os
 import shutil
@@ -6,6 +7,23 @@ import shutil
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+# Tests compute afresh, in this process and in the servers they start: no result store on disk
+# and no warm start, unless a test sets its own (tests/test_serving.py).
+os.environ["LAB_STORE"] = "off"
+os.environ["LAB_WARM"] = "0"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked cuda run wherever torch sees a GPU, and are skipped only where it sees none."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA GPU on this machine")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
 
 
 def browser_available() -> bool:
@@ -38,3 +56,19 @@ def chromium():
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One thread for torch and BLAS, through the server's own policy (LAB_THREADS=1), restored after:
+    for files that make many tiny runs on this shared 2-core machine, where two threads per run
+    oversubscribe the cores and tiny matmuls slow down by orders of magnitude."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp, threadpool_limits(limits=1):
+        mp.setenv("LAB_THREADS", "1")
+        torch.set_num_threads(1)
+        yield
+    torch.set_num_threads(before)

@@ -4,10 +4,12 @@ memory is measured against the README's promise."""
 
 import psutil
 import pytest
+import torch
 
 from tests import browser
 from tests.conftest import require_browser
-from ui.catalog import HOME, PHENOMENA
+from ui.catalog import HOME, phenomena
+from ui.page import NO_CUDA_NOTICE
 
 #: The README's promise for one server after a tour of every page at its defaults: 600 MiB
 #: (629 MB), under Community Cloud's ~690 MB (measured: about 530 MiB); the imports alone
@@ -27,11 +29,11 @@ def server(served):
     return served[0]
 
 
-@pytest.mark.parametrize("spec", [HOME, *PHENOMENA], ids=lambda s: s.url_path)
+@pytest.mark.parametrize("spec", [HOME, *phenomena()], ids=lambda s: s.name)
 def test_page_renders_in_a_real_browser(server, chromium, spec):
     page = chromium.new_page(viewport={"width": 1400, "height": 2800})
     try:
-        page.goto(f"{server}/{'' if spec is HOME else spec.url_path}", timeout=60_000)  # home is the default page, at /
+        page.goto(f"{server}/{'' if spec is HOME else spec.name}", timeout=60_000)  # home is the default page, at /
         browser.wait_until_idle(page)
         if spec is not HOME:
             page.get_by_text("Why?").first.wait_for(timeout=120_000)
@@ -40,10 +42,12 @@ def test_page_renders_in_a_real_browser(server, chromium, spec):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("Page not found").count() == 0
         assert page.locator('[data-testid="stError"]').count() == 0 if spec is not HOME else True
+        if spec is not HOME and not torch.cuda.is_available():  # the page says where it runs
+            assert page.get_by_text(NO_CUDA_NOTICE, exact=True).is_visible()
         (browser.SCREENSHOTS / "thumbs").mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(browser.SCREENSHOTS / f"{spec.url_path}.png"), full_page=True)
+        page.screenshot(path=str(browser.SCREENSHOTS / f"{spec.name}.png"), full_page=True)
         if spec is not HOME:
-            page.locator(".vega-embed").first.screenshot(path=str(browser.SCREENSHOTS / "thumbs" / f"{spec.url_path}.png"))
+            page.locator(".vega-embed").first.screenshot(path=str(browser.SCREENSHOTS / "thumbs" / f"{spec.name}.png"))
     finally:
         page.close()
 
@@ -55,5 +59,5 @@ def test_server_memory_after_the_tour_stays_under_the_promise(served, chromium):
     mib = rss / 2**20
     (browser.ROOT / "docs" / "measurements").mkdir(parents=True, exist_ok=True)
     (browser.ROOT / "docs" / "measurements" / "memory.txt").write_text(
-        f"server RSS after visiting all {len(PHENOMENA) + 1} pages at their defaults: {mib:.0f} MiB\n")
+        f"server RSS after visiting all {len(phenomena()) + 1} pages at their defaults: {mib:.0f} MiB\n")
     assert mib < MEMORY_LIMIT_MIB

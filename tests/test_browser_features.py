@@ -1,15 +1,28 @@
-"""Lecture and sharing features, as a user sees them in real headless Chromium."""
+"""Lecture and sharing features, as a user sees them in real headless Chromium.
+
+What a page drew is read as its data: each chart's table comes with a CSV download built from
+the same Result, and those CSVs are compared with the command line's tables for the same setting
+(python -m core run NAME --set ... --format csv). Floats are compared to 1e-5 relative: the server
+and this test process may run with different thread counts, so the last bits of a sum can differ.
+"""
+
+from __future__ import annotations
 
 import csv
 import io
+import re
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from core import cli
-from tests import browser
+from core import cli, registry
+from tests import browser, quick
 from tests.conftest import require_browser
 
-QUICK = "widths=10,50&steps=200&n=40"
+RTOL = 1e-5
+#: Pages whose every CSV download is compared with the CLI: a torch width sweep, a numpy sweep
+#: with theory, and a torch depth sweep.
+CSV_PAGES = ("optimization", "benign-overfitting", "width-depth")
 
 
 @pytest.fixture(scope="module")
@@ -27,49 +40,146 @@ def page(chromium):
     context.close()
 
 
-def _open(page, url):
+def _open(page, url, ready: str | None = "Why?"):
+    """Open a page and wait until its run has finished (the "Why?" box comes last)."""
     page.goto(url, timeout=60_000)
+    if ready:
+        page.get_by_text(ready, exact=True).first.wait_for(timeout=180_000)
     browser.wait_until_idle(page)
+    _no_error(page)
+
+
+def _no_error(page):
     assert page.locator('[data-testid="stException"]').count() == 0
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.all_inner_texts()
 
 
-def _download(page, label):
-    with page.expect_download() as info:
-        page.get_by_role("button", name=label).click()
-    return list(csv.DictReader(io.StringIO(open(info.value.path()).read())))
+def _query(name: str, extra: dict[str, str] | None = None) -> str:
+    raw = {**quick.QUICK.get(name, {}), **(extra or {})}
+    return urlencode({k: v.replace(" ", "") for k, v in raw.items()})
 
 
-def test_a_link_reproduces_the_chart_exactly(server, page, capsys):
-    _open(page, f"{server}/optimization?{QUICK}&depth=1&seed=7")
-    assert page.get_by_label("widths", exact=True).input_value().replace(" ", "") == "10,50"
-    shown = _download(page, "Download the data (summary.csv)")
-    assert cli.main(["run", "optimization", "--set", "widths=10,50", "steps=200", "n=40", "depth=1", "seed=7", "--format", "csv"]) == 0
+def _downloads(page) -> dict[str, list[dict[str, str]]]:
+    """Every 'Download the data (TABLE.csv)' button of the page: {table: rows}."""
+    labels = page.get_by_role("button", name=re.compile(r"^Download the data \(")).all_inner_texts()
+    tables = {}
+    for label in labels:
+        with page.expect_download() as info:
+            page.get_by_role("button", name=label, exact=True).click()
+        table = re.fullmatch(r".*-(\w+)\.csv", info.value.suggested_filename).group(1)
+        assert label == f"Download the data ({table}.csv)", (label, info.value.suggested_filename)
+        with open(info.value.path()) as f:
+            tables[table] = list(csv.DictReader(f))
+        browser.wait_until_idle(page)  # a download button reruns the page
+    assert tables, "no CSV download on the page"
+    return tables
+
+
+def _cli_tables(name: str, raw: dict[str, str], capsys) -> dict[str, list[dict[str, str]]]:
+    sets = [f"{k}={v.replace(' ', '')}" for k, v in raw.items()]
+    assert cli.main(["run", name, *(["--set", *sets] if sets else []), "--format", "csv", "--device", "cpu"]) == 0
     text = capsys.readouterr().out
-    summary = text.split("# summary\n")[1]
-    expected = list(csv.DictReader(io.StringIO(summary)))
-    assert [r["width"] for r in shown] == [r["width"] for r in expected]
-    for a, b in zip(shown, expected):
-        assert float(a["final_loss"]) == pytest.approx(float(b["final_loss"]), rel=1e-5)
-        assert float(a["test_loss"]) == pytest.approx(float(b["test_loss"]), rel=1e-5)
+    out = {}
+    for block in text.split("# ")[1:]:
+        table, _, body = block.partition("\n")
+        out[table] = list(csv.DictReader(io.StringIO(body)))
+    return out
 
 
-def test_a_preset_changes_the_controls_the_link_and_the_chart(server, page):
-    _open(page, f"{server}/optimization?{QUICK}")
-    before = page.locator(".vega-embed").first.screenshot()
+def _same_rows(shown: list[dict[str, str]], expected: list[dict[str, str]], skip: set[str] = frozenset()) -> None:
+    assert len(shown) == len(expected), (len(shown), len(expected))
+    assert shown and list(shown[0]) == list(expected[0])
+    for i, (a, b) in enumerate(zip(shown, expected)):
+        for column in a:
+            if column in skip or a[column] == b[column]:
+                continue
+            try:
+                x, y = float(a[column]), float(b[column])
+            except ValueError:
+                raise AssertionError(f"row {i} {column}: {a[column]!r} != {b[column]!r}") from None
+            assert x == pytest.approx(y, rel=RTOL), f"row {i} {column}: {x} != {y}"
+
+
+@pytest.mark.parametrize("name", CSV_PAGES)
+def test_every_csv_download_equals_the_cli_tables(server, page, capsys, name):
+    exp = registry.get(name)
+    raw = quick.overrides(exp)
+    _open(page, f"{server}/{name}?{_query(name)}")
+    shown = _downloads(page)
+    expected = _cli_tables(name, raw, capsys)
+    assert set(shown) <= set(expected)
+    assert len(shown) == page.locator(".vega-embed").count(), "a chart without its CSV download"
+    for table, rows in shown.items():
+        _same_rows(rows, expected[table], quick.timed(exp, table))
+
+
+def test_a_preset_changes_the_controls_the_link_and_the_drawn_data(server, page, capsys):
+    """On a page whose presets are cheap (each preset sets every control: the rest to defaults)."""
+    _open(page, f"{server}/implicit-bias?{_query('implicit-bias')}")
+    before = _downloads(page)
     preset = page.get_by_label("Preset", exact=True)
     preset.click()
-    preset.fill("Adam instead")
+    preset.fill("From a random w0")
     preset.press("Enter")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('init') === '1'", timeout=120_000)
+    page.get_by_text("Why?", exact=True).wait_for(timeout=120_000)
     browser.wait_until_idle(page)
-    page.wait_for_function("() => location.search.includes('optimizer=adam')", timeout=60_000)
-    page.get_by_text("Why?").wait_for(timeout=120_000)
-    browser.wait_until_idle(page)
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator(".vega-embed").first.screenshot() != before
+    _no_error(page)
+    assert float(page.get_by_role("slider", name="init").input_value()) == 1.0
+    after = _downloads(page)
+    assert after != before
+    expected = _cli_tables("implicit-bias", {"init": "1.0"}, capsys)
+    for table, rows in after.items():
+        _same_rows(rows, expected[table])
+
+
+def _share_link(page) -> str:
+    page.get_by_text("Share this exact chart").click()
+    code = page.locator('[data-testid="stExpander"]', has_text="Share this exact chart").locator("code").first
+    code.wait_for(timeout=30_000)
+    return code.inner_text().strip()
+
+
+def test_the_share_link_opens_the_same_data_in_a_fresh_browser(server, page, chromium):
+    _open(page, f"{server}/optimization?{_query('optimization', {'depth': '1', 'seed': '7'})}")
+    shown = _downloads(page)
+    link = _share_link(page)
+    assert urlsplit(link).path == "/optimization" and "depth=1" in link and "seed=7" in link, link
+    fresh = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        other = fresh.new_page()
+        _open(other, link)
+        assert other.get_by_label("widths", exact=True).input_value().replace(" ", "") == "10,50"
+        assert _downloads(other) == shown
+    finally:
+        fresh.close()
+
+
+def test_a_slider_moved_during_a_computation_ends_in_the_new_settings_chart(server, page, capsys):
+    """A run of about 5e10 FLOPs (many progress reports) is interrupted by moving a slider; the
+    page must end with the new setting's data and no error."""
+    slow = {"widths": "200", "steps": "2000", "n": "100"}
+    page.goto(f"{server}/optimization?{urlencode(slow)}", timeout=60_000)
+    progress = page.get_by_text(re.compile(r"Training… step \d+ of 2000"))
+    progress.wait_for(timeout=120_000)
+    was = progress.inner_text()
+    slider = page.get_by_role("slider", name="depth")
+    slider.focus()
+    slider.press("ArrowLeft")  # depth 2 -> 1: a run of about 5e9 FLOPs
+    page.wait_for_function("() => location.search.includes('depth=1')", timeout=60_000)
+    page.get_by_text("Why?").wait_for(timeout=300_000)
+    browser.wait_until_idle(page, timeout_ms=300_000)
+    _no_error(page)
+    step = int(re.search(r"step (\d+)", was).group(1))
+    assert step < 2000, f"the first run had finished before the slider moved ({was})"
+    shown = _downloads(page)["summary"]
+    assert {r["width"] for r in shown} == {"200"}
+    _same_rows(shown, _cli_tables("optimization", {**slow, "depth": "1"}, capsys)["summary"])
 
 
 def test_lecture_mode_hides_controls_and_reveals_on_click(server, page):
-    _open(page, f"{server}/optimization?{QUICK}&lecture=true")
+    _open(page, f"{server}/optimization?{_query('optimization')}&lecture=true", ready="Reveal")
     assert page.get_by_role("button", name="Reveal").is_visible()
     assert page.locator(".vega-embed").count() == 0
     assert not page.get_by_label("widths", exact=True).is_visible()  # the Controls expander is folded
@@ -82,8 +192,8 @@ def test_lecture_mode_hides_controls_and_reveals_on_click(server, page):
     page.screenshot(path=str(browser.SCREENSHOTS / "lecture-mode.png"), full_page=True)
 
 
-def test_pin_and_compare_draws_both_runs(server, page):
-    _open(page, f"{server}/optimization?{QUICK}")
+def test_pin_and_compare_draws_both_runs(server, page, capsys):
+    _open(page, f"{server}/optimization?{_query('optimization')}")
     page.get_by_role("button", name="Pin as A").click()
     browser.wait_until_idle(page)
     slider = page.get_by_role("slider", name="depth")
@@ -91,6 +201,11 @@ def test_pin_and_compare_draws_both_runs(server, page):
     slider.press("ArrowRight")
     page.get_by_text("Comparing").wait_for(timeout=120_000)
     browser.wait_until_idle(page)
-    rows = _download(page, "Download the data (summary.csv)")
+    rows = _downloads(page)["summary"]
     assert {r["run"] for r in rows} == {"A (pinned)", "B (current)"}
+    raw = quick.QUICK["optimization"]
+    for run, depth in (("A (pinned)", "2"), ("B (current)", "3")):
+        mine = [{k: v for k, v in r.items() if k != "run"} for r in rows if r["run"] == run]
+        _same_rows(mine, _cli_tables("optimization", {**raw, "depth": depth}, capsys)["summary"])
     page.screenshot(path=str(browser.SCREENSHOTS / "pin-and-compare.png"), full_page=True)
+

@@ -1,7 +1,6 @@
 """The shared result cache: bounded, computes a shared setting once, survives interrupted runs."""
 
 import threading
-import time
 
 import pandas as pd
 import pytest
@@ -34,20 +33,44 @@ def test_bytes_are_bounded():
     assert cache.get("huge") is None
 
 
+#: How long a test waits for an event before it fails (never reached when the cache works).
+DEADLINE_S = 30
+
+
 def test_concurrent_identical_requests_compute_once():
+    """The computation is held until every other caller is known to be waiting for it (each has
+    polled at least once), so none can arrive after it finished and pass as a cache hit."""
+    callers = 20
     cache = ResultCache()
-    calls, results = [], []
+    calls, results, waiting = [], [], set()
+    lock, all_waiting = threading.Lock(), threading.Event()
 
     def compute():
         calls.append(1)
-        time.sleep(0.3)
+        assert all_waiting.wait(DEADLINE_S), f"only {len(waiting)} of {callers - 1} callers waited"
         return _result()
 
-    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", compute))) for _ in range(20)]
+    def wait():
+        with lock:
+            waiting.add(threading.get_ident())
+            if len(waiting) == callers - 1:
+                all_waiting.set()
+
+    errors = []
+
+    def caller():
+        try:
+            results.append(cache.get_or_compute("k", compute, wait))
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=caller) for _ in range(callers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert not errors, f"{len(errors)} callers failed, e.g. {errors[0]!r}"
+    assert len(results) == callers and len(waiting) == callers - 1
     assert len(calls) == 1 and cache.runs == 1
     assert sum(1 for _, cached in results if not cached) == 1
     assert all(r is results[0][0] for r, _ in results)
@@ -71,17 +94,47 @@ def test_an_interrupted_run_stores_nothing_and_frees_the_key():
 
 
 def test_a_waiting_caller_is_polled_so_it_can_be_interrupted():
+    """The computation finishes only after the waiting caller's first poll: no sleep, no race."""
     cache = ResultCache()
-    started, polls = threading.Event(), []
+    started, polled, polls = threading.Event(), threading.Event(), []
 
     def slow():
         started.set()
-        time.sleep(0.5)
+        assert polled.wait(DEADLINE_S), "the waiting caller was never polled"
         return _result()
+
+    def wait():
+        polls.append(1)
+        polled.set()
 
     worker = threading.Thread(target=lambda: cache.get_or_compute("k", slow))
     worker.start()
-    started.wait()
-    cache.get_or_compute("k", _result, wait=lambda: polls.append(1))
+    assert started.wait(DEADLINE_S)
+    result, cached = cache.get_or_compute("k", _result, wait=wait)
     worker.join()
-    assert polls and cache.runs == 1
+    assert polls and cached and cache.runs == 1 and result is cache.get("k")
+
+
+def test_a_waiting_caller_interrupted_while_polled_leaves_the_computation_alone():
+    """A waiting session whose poll raises (a newer slider value) leaves; the computing one still
+    stores its result, and the next caller gets it from the cache."""
+    cache = ResultCache()
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        assert release.wait(DEADLINE_S)
+        return _result()
+
+    def interrupted_wait():
+        release.set()
+        raise Interrupted
+
+    worker = threading.Thread(target=lambda: cache.get_or_compute("k", slow))
+    worker.start()
+    assert started.wait(DEADLINE_S)
+    with pytest.raises(Interrupted):
+        cache.get_or_compute("k", _result, wait=interrupted_wait)
+    worker.join()
+    _, cached = cache.get_or_compute("k", _result)
+    assert cached and cache.runs == 1 and not cache._inflight

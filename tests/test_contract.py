@@ -52,3 +52,45 @@ def test_nearest_valid_clamps_or_falls_back_to_the_default(name, raw, nearest):
 def test_text_round_trips_through_coerce():
     for p in contract.params(Demo):
         assert contract.coerce(p, contract.to_text(p.default)) == p.default
+
+
+def _demo_experiment(run, flops=lambda c: 1e6):
+    return contract.Experiment(name="demo", title="Demo", claim="", icon="", order=0, config=Demo, run=run,
+                               flops=flops, charts=lambda r: [], size=lambda c: (30, 20))
+
+
+def test_execute_puts_the_status_first_and_the_cost_row_last():
+    import pandas as pd
+
+    def run(config, progress, dev):
+        assert dev.type == "cpu"
+        return contract.Result({"loss": 0.5}, {"t": pd.DataFrame({"x": [1]})}, contract.warning("diverged at step 3"))
+
+    result = _demo_experiment(run).execute(Demo(), device="cpu")
+    assert list(result.metrics) == ["status", "loss", *contract.COST_METRICS]
+    assert result.metrics["status"] == "diverged at step 3" and not result.status.ok
+    assert result.metrics["params"] == 30 and result.metrics["p_over_n"] == 1.5 and result.metrics["flops"] == 1e6
+    assert result.metrics["wall_s"] >= 0 and result.metrics["device"].startswith("cpu (")
+
+
+def test_execute_reports_the_flops_a_run_counted_over_the_estimate():
+    import pandas as pd
+
+    def run(config, progress, dev):
+        return contract.Result({}, {"t": pd.DataFrame({"x": [1]})}, flops=2.5e5)
+
+    result = _demo_experiment(run).execute(Demo(), device="cpu")
+    assert result.metrics["status"] == "ok" and result.status.ok and result.metrics["flops"] == 2.5e5
+
+
+def test_execute_refuses_before_running_bad_values_the_budget_and_bad_devices():
+    ran = []
+    demo = _demo_experiment(lambda config, progress, dev: ran.append(1), flops=lambda c: 10 * contract.FLOP_BUDGET)
+    with pytest.raises(ConfigError, match=r"^rate: 7 is out of range"):
+        demo.execute(Demo(rate=7.0), device="cpu")
+    with pytest.raises(contract.BudgetError, match="training FLOPs, over the limit"):
+        demo.execute(Demo(), device="cpu")
+    with pytest.raises(ConfigError, match=r"^device: 'tpu' is not valid; allowed: cpu, cuda$"):
+        _demo_experiment(lambda *a: ran.append(1)).execute(Demo(), device="tpu")
+    assert not ran
+

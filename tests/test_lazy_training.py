@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from core import cli, contract, ntk
+from core import cli, contract, mlp, ntk
 from core.experiments import lazy_training as lt
 
 EXP = lt.EXPERIMENT
@@ -38,31 +38,20 @@ def test_analytic_ntk_is_symmetric_and_positive_definite():
 
 # --- the empirical NTK ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("parameterization", ntk.PARAMETERIZATIONS)
+@pytest.mark.parametrize("parameterization", mlp.PARAMETERIZATIONS)
 def test_layerwise_ntk_equals_the_jacobian_one(parameterization):
     """The layer-by-layer kernel equals J C J^T from torch.func's per-example gradients (float64)."""
-    net = ntk.init_net((7, 13, 11, 1), [3], parameterization, dtype=torch.float64)
+    stack = mlp.init_parameterized((7, 13, 11, 1), [3], parameterization, dtype=torch.float64)
     x = torch.as_tensor(_inputs(9, 7))
-    fast, reference = ntk.empirical_ntk(net, x)[0], ntk.jacobian_ntk(net, x)
+    fast, reference = ntk.empirical_ntk(stack, x)[0], ntk.jacobian_ntk(stack, x)
     assert (fast - reference).abs().max().item() < 1e-10 * reference.abs().max().item()
 
 
 def test_cross_kernel_is_the_block_of_the_joint_kernel():
-    net = ntk.init_net((4, 32, 1), [0, 1], dtype=torch.float64)
+    stack = mlp.init_parameterized((4, 32, 1), [0, 1], dtype=torch.float64)
     x = torch.as_tensor(_inputs(10, 4))
-    joint = ntk.empirical_ntk(net, x)
-    torch.testing.assert_close(ntk.empirical_ntk(net, x[:3], x[3:]), joint[:, :3, 3:], rtol=1e-12, atol=1e-12)
-
-
-def test_hand_written_gradients_equal_autograd():
-    net = ntk.init_net((5, 17, 9, 1), [4], "mup", dtype=torch.float64)
-    x, y = torch.as_tensor(_inputs(12, 5)), torch.randn(12, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    _, grads = ntk.loss_grads(net, x, y)
-    params = [p.clone().requires_grad_() for p in net.params()]
-    ref = ntk.Net(params[0::2], params[1::2], net.w_mult, net.b_mult, net.lr_scales)
-    ntk.mse(ntk.forward(ref, x)[0], y).sum().backward()
-    for g, p in zip(grads, params):
-        torch.testing.assert_close(g, p.grad, rtol=1e-10, atol=1e-12)
+    joint = ntk.empirical_ntk(stack, x)
+    torch.testing.assert_close(ntk.empirical_ntk(stack, x[:3], x[3:]), joint[:, :3, 3:], rtol=1e-12, atol=1e-12)
 
 
 def _ntk_error(width, seeds, depth=1):
@@ -70,8 +59,8 @@ def _ntk_error(width, seeds, depth=1):
     exact = ntk.analytic_ntk(x, x, depth)
     errors = []
     for seed in seeds:
-        net = ntk.init_net((10,) + (width,) * depth + (1,), [seed], dtype=torch.float64)
-        empirical = ntk.empirical_ntk(net, torch.as_tensor(x))[0].numpy()
+        stack = mlp.init_parameterized((10,) + (width,) * depth + (1,), [seed], dtype=torch.float64)
+        empirical = ntk.empirical_ntk(stack, torch.as_tensor(x))[0].numpy()
         errors.append(np.linalg.norm(empirical - exact) / np.linalg.norm(exact))
     return float(np.mean(errors))
 
@@ -100,7 +89,7 @@ def test_kernel_regression_equals_gradient_descent_on_the_linear_model():
 
 @pytest.fixture(scope="module")
 def runs():
-    return {p: EXP.execute(lt.Config(parameterization=p)) for p in ntk.PARAMETERIZATIONS}
+    return {p: EXP.execute(lt.Config(parameterization=p)) for p in mlp.PARAMETERIZATIONS}
 
 
 def test_ntk_parameterization_weights_move_like_width_to_the_minus_half(runs):

@@ -55,6 +55,21 @@ def test_numeric_optimum_is_the_closed_form_minimum(law, compute):
         assert loss < law.loss(n * factor, compute / (6 * n * factor))
 
 
+@pytest.mark.parametrize("law", LAWS.values(), ids=lambda law: law.name)
+def test_optimiser_and_closed_form_agree_to_one_part_in_a_million_across_the_frontier(law):
+    # the page: "they agree to better than one part in a million"
+    for compute in 10.0 ** scaling.optima.FRONTIER_LOG10:
+        n = scaling.optimum(law, compute)[0]
+        assert n == pytest.approx(float(law.closed_form_params(compute)), rel=1e-6)  # seen: at most 1.8e-7
+
+
+def test_llama3_trains_far_more_tokens_per_parameter_than_the_frontier():
+    # the page: Llama 3 8B "sits far off the frontier"
+    n, d = next((n, d) for name, n, d in scaling.REFERENCE_MODELS if name == "Llama 3 8B")
+    n_opt, d_opt, _ = scaling.optimum(CHINCHILLA, 6 * n * d)
+    assert d / n > 10 * d_opt / n_opt and n < n_opt / 3  # seen: 20x the tokens per parameter, 1/4.5 the size
+
+
 @pytest.mark.parametrize("name,exponent", [("chinchilla", 0.28 / (0.34 + 0.28)), ("kaplan", 0.095 / (0.076 + 0.095))])
 def test_compute_optimal_size_grows_like_c_to_beta_over_alpha_plus_beta(name, exponent):
     metrics, _ = scaling.law_metrics(scaling.Config(law=name))
@@ -124,6 +139,15 @@ def test_measured_table_counts_flops_and_memory_exactly(cheap_result):
     assert np.isfinite(cheap_result.metrics["time_slope"])
 
 
+def test_small_networks_pay_a_fixed_overhead_so_time_grows_slower_than_flops():
+    # the page: small networks' time "barely grows" while their FLOPs do. Wall time varies, so the
+    # test compares the two smallest widths of the defaults, where the FLOPs grow 9x
+    measured = EXP.execute(scaling.Config()).tables["measured"].set_index("width")
+    flops = measured.loc[64, "flops_per_step"] / measured.loc[16, "flops_per_step"]
+    seconds = measured.loc[64, "seconds_per_step"] / measured.loc[16, "seconds_per_step"]
+    assert flops > 8 and seconds < flops / 2  # seen: 1.2x the time for 9x the FLOPs
+
+
 def test_training_flops_grow_in_proportion_to_parameters_for_wide_mlps():
     config = scaling.Config(widths=(256, 512, 1024), batch=16)
     rows = [mlp.train_flops(scaling.mlp_sizes(w), 16, 1) for w in config.widths]
@@ -166,6 +190,7 @@ def test_charts_draw_full_and_partial_results(cheap_result):
 
 
 def test_checklist_leans_and_says_why():
+    assert "about C^0.45 to C^0.56 on the frontier" in scaling.FACTORS[0].why_big  # the laws' own exponents
     big = {f.key: f.big for f in scaling.FACTORS}
     small = {f.key: f.small for f in scaling.FACTORS}
     assert scaling.lean(big).score == 7 and scaling.lean(big).verdict.startswith("Leans toward a large")

@@ -10,27 +10,26 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import contract
-from core.cache import ResultCache
 from core.contract import ConfigError, Experiment, Result
 from core.device import computing, pick_device, rebalance
 from core.memory import release_freed_memory
-from ui import compare, lecture, share, widgets
+from core.queue import Superseded
+from ui import compare, lecture, serving, share, widgets
 
 #: Seconds between redraws of the live chart while a run streams its partial curves.
 LIVE_REDRAW_S = 0.25
 
 
-@st.cache_resource
-def shared_cache() -> ResultCache:
-    """One result cache per server process, shared by every session."""
-    return ResultCache(max_entries=64, max_bytes=64 * 2**20)
-
-
 def device_name() -> str:
     """The device this session runs on: CUDA when present unless the sidebar forces the CPU."""
     return pick_device(bool(st.session_state.get("force_cpu", False))).type
+
+
+#: Shown under the cost row when a session that did not force the CPU gets it anyway.
+NO_CUDA_NOTICE = "Running on the CPU: this server has no CUDA GPU."
 
 
 def render(
@@ -39,7 +38,6 @@ def render(
     intro: str,
     question: str,
     why: str,
-    presets: Mapping[str, Mapping[str, Any]] | None = None,
     answers: Sequence[str] | None = None,
 ) -> Result | None:
     """Draw one experiment page; returns the Result (or None when nothing was run).
@@ -54,8 +52,8 @@ def render(
     fields = contract.params(experiment.config)
     for notice in _once_per_page(experiment.name, lambda: widgets.correct_url(fields)):
         st.info(f"Link corrected: {notice}")
-    if presets:
-        _preset_picker(experiment.name, fields, presets)
+    if experiment.presets:
+        _preset_picker(experiment.name, fields, experiment.presets)
     raw = _controls(fields, expanded=not in_lecture)
     config, problems = widgets.read_config(experiment.config, fields, raw)
     for problem in problems:
@@ -69,11 +67,14 @@ def render(
     if in_lecture and not lecture.revealed(experiment.name, config, question, answers):
         return None
     key = (experiment.name, config, device_name())
-    result, cached = _run(experiment, config, key)
+    result, cached, stored = _run(experiment, config, key)
     _cost_row(result, cached)
-    status = result.metrics.get("status", "ok")
-    if status != "ok":
-        st.warning(f"Note: {status}")
+    if stored:
+        st.caption(f"Served from the result store ({stored}).")
+    if key[2] == "cpu" and not st.session_state.get("force_cpu", False):
+        st.caption(NO_CUDA_NOTICE)
+    if not result.status.ok:
+        st.warning(f"Note: {result.status}")
     pinned = compare.pin_controls(experiment, config, result)
     if pinned is None:
         _figures(experiment, key, result)
@@ -117,11 +118,15 @@ def _controls(fields: list[contract.Param], expanded: bool) -> dict[str, Any]:
     return raw
 
 
-def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool]:
+def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool, str]:
+    """The Result for ``key``: from memory, else from the store on disk, else computed in this
+    session's turn of the compute queue (and then stored). Returns it, whether it came from memory,
+    and where a stored result was computed ("" when it was not stored)."""
     device = key[2]
     bar = st.empty()
     live = st.empty()
     last = [0.0]
+    provenance = [""]
 
     def progress(fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None:
         rebalance()  # another run may have started or ended: one thread each, or all cores alone
@@ -136,18 +141,40 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool]
     def wait() -> None:
         bar.progress(0.0, text="Another visitor is computing this same setting; waiting for it…")
 
-    def compute() -> Result:
-        print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
-        try:
-            with computing():
-                return experiment.execute(config, progress, device)
-        finally:
-            release_freed_memory()
+    def queued(ahead: int, eta: float) -> None:
+        runs = "1 run" if ahead == 1 else f"{ahead} runs"
+        bar.progress(0.0, text=f"{runs} ahead of yours, about {max(eta, 1):.0f} s…")
 
-    result, cached = shared_cache().get_or_compute(key, compute, wait)
+    def compute() -> Result:
+        store = serving.shared_store()
+        stored = store.get(*key) if store is not None else None
+        if stored is not None:
+            provenance[0] = stored.provenance()
+            return stored.result
+        with serving.compute_queue().slot(_session_id(), experiment.flops(config), queued):
+            print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
+            try:
+                with computing():
+                    result = experiment.execute(config, progress, device)
+            finally:
+                release_freed_memory()
+        if store is not None:
+            store.put(*key, result)
+        return result
+
+    try:
+        result, cached = serving.shared_cache().get_or_compute(key, compute, wait)
+    except Superseded:  # this session asked for something newer while this request waited
+        st.stop()
     bar.empty()
     live.empty()
-    return result, cached
+    return result, cached, provenance[0]
+
+
+def _session_id() -> str:
+    """This browser session, so its newer request replaces its older waiting one."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
 
 
 def _cost_row(result: Result, cached: bool) -> None:

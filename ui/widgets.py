@@ -25,7 +25,9 @@ def correct_url(fields: list[Param]) -> list[str]:
         values = st.query_params.get_all(p.name)
         if not values:
             continue
-        value, notice = checked(p, values[0])
+        value, notice = checked(p, values[-1])  # a repeated key keeps its last value, as on the CLI
+        if len(values) > 1 and not notice:  # Streamlit's binding would drop it to the default
+            notice = f"{p.name}: {len(values)} values given, one allowed — using {contract.to_text(value)}"
         if notice:
             st.session_state[p.name] = widget_value(p, value)
             notices.append(notice)

@@ -11,12 +11,12 @@ being rebuilt. Bias and variance are exact given X (expectations over the noise)
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import torch
 
 from core import contract, linear
 from core.contract import ConfigError, Figure, Result, param
@@ -29,19 +29,24 @@ POINTS = 12
 THEORY_POINTS = 60
 #: Above this condition number of X X^T the float64 "interpolant" no longer interpolates.
 MAX_CONDITION = 1e12
-#: Bartlett et al.'s conditions count as met when r0/n, k*/n and n/R_k* are all below this.
+#: "Small" for the verdict: variance below SMALL s2 and bias below SMALL * SIGNAL_R2; and, for
+#: Bartlett et al.'s sufficient conditions, r0/n, k*/n and n/R_k* below it (their bounds hold up
+#: to unstated constants, so any fixed cut is a reading, not a theorem).
 SMALL = 0.1
+#: Train MSE below this fraction of E y^2 counts as interpolating (float64 fits reach ~1e-30).
+INTERPOLATES = 1e-10
 
 #: Eigenvalues below this are left out of the spectrum chart (exponential tails reach 1e-300).
 SPECTRUM_FLOOR = 1e-12
 
-SPECTRA = ("isotropic", "spiked", "power-law", "exponential")
+SPECTRA = ("isotropic", "spiked", "power-law", "bartlett", "exponential")
 
 
 @dataclass(frozen=True)
 class Config:
     spectrum: str = param("spiked", "eigenvalues of the feature covariance: all equal; k strong plus many weak; "
-                          "(1 + i/k)^-1; or exp(-i/k)", choices=SPECTRA)
+                          "1/t with t = 1 + i/k; Bartlett et al.'s benign example 1/(t log^2(t+1)); or exp(-i/k)",
+                          choices=SPECTRA)
     n: int = param(100, "training samples", lo=20, hi=200)
     p: int = param(20000, "features at the end of the sweep (the sweep runs from just above n to p)", lo=30, hi=20000)
     k: int = param(5, "strong directions: the spike count, or the scale where the spectrum starts to fall; "
@@ -60,14 +65,21 @@ class Config:
 
 def spectrum(name: str, p: int, k: int, weak: float) -> np.ndarray:
     """The p covariance eigenvalues, decreasing, largest 1; they depend on the index only, so the
-    spectrum at a smaller p is a prefix of the one at a larger p (what lets the sweep nest)."""
+    spectrum at a smaller p is a prefix of the one at a larger p (what lets the sweep nest).
+
+    "bartlett" is Bartlett et al.'s (2020, Thm 6) example of a benign spectrum, 1/(t log^2(t+1)):
+    unlike 1/t its tail sum converges, so the implicit ridge stays bounded as p grows; with k = 1
+    it is exactly theirs (scaled to start at 1)."""
     i = np.arange(p, dtype=float)
+    t = 1.0 + i / k
     if name == "isotropic":
         return np.ones(p)
     if name == "spiked":
         return np.where(i < k, 1.0, weak)
     if name == "power-law":
-        return 1.0 / (1.0 + i / k)
+        return 1.0 / t
+    if name == "bartlett":
+        return math.log(2.0) ** 2 / (t * np.log1p(t) ** 2)
     return np.exp(-i / k)
 
 
@@ -93,15 +105,18 @@ def flops(config: Config) -> float:
     return config.repeats * (2 * n**2 * config.p + per_point)
 
 
-def run(config: Config, progress: contract.Progress | None = None, device: str | None = None) -> Result:
-    """Sweep p for every repeat (numpy float64 on the CPU whatever ``device`` says: the n x n
+def size(config: Config) -> tuple[int, int]:
+    return config.p, config.n
+
+
+def run(config: Config, progress: contract.Progress | None, dev: torch.device) -> Result:
+    """Sweep p for every repeat (numpy float64 on the CPU whatever ``dev`` says: the n x n
     algebra is too small for a GPU to pay)."""
     with linear.single_threaded_blas():
         return _run(config, progress)
 
 
 def _run(config: Config, progress: contract.Progress | None) -> Result:
-    start = time.perf_counter()
     eigs = spectrum(config.spectrum, config.p, config.k, config.weak)
     theta = true_coefficients(config, eigs)
     ps = sweep_ps(config)
@@ -115,29 +130,35 @@ def _run(config: Config, progress: contract.Progress | None) -> Result:
             progress((r + 1) / config.repeats, f"training set {r + 1} of {config.repeats}", {"risk": _risk(rows, theory)})
     per_repeat = pd.DataFrame(rows)
     sweep = per_repeat.groupby(["p", "ratio"], as_index=False)[["train_mse", "excess_risk", "bias", "variance"]].mean()
+    sweep["implicit_ridge"] = [linear.implicit_ridge(eigs[:p], config.n) for p in sweep["p"]]
     last = sweep.iloc[-1]
+    best = sweep.iloc[int(sweep["excess_risk"].to_numpy().argmin())]
     ranks = linear.effective_ranks(eigs, config.n)
+    s2 = config.noise**2
+    train_mse = float(per_repeat.loc[per_repeat["p"] == last["p"], "train_mse"].max())
     metrics = {
-        "status": _status(worst, config),
-        "train_mse": float(last["train_mse"]),
+        "train_mse": train_mse,
         "excess_risk": float(last["excess_risk"]),
         "bias": float(last["bias"]),
         "variance": float(last["variance"]),
-        "noise_var": config.noise**2,
+        "noise_var": s2,
         "signal_r2": SIGNAL_R2,
         "n": config.n,
+        "verdict": verdict(train_mse, float(last["bias"]), float(last["variance"]), s2),
+        "best_p": int(best["p"]),
+        "best_excess_risk": float(best["excess_risk"]),
+        "implicit_ridge": float(last["implicit_ridge"]),
         "r0": round(ranks.r0, 3),
         "k_star": ranks.k_star if ranks.k_star is not None else "none",
         "R_k_star": round(ranks.R_k_star, 3) if ranks.k_star is not None else "none",
-        "verdict": verdict(ranks, config.n),
-        **contract.cost_metrics(config.p, config.n, flops(config), time.perf_counter() - start, "cpu (numpy float64)"),
+        "bartlett": bartlett_conditions(ranks, config.n),
     }
     tables = {
         "sweep": sweep,
         "risk": _risk(rows, theory),
         "spectrum": pd.DataFrame({"index": np.arange(1, config.p + 1), "eigenvalue": eigs}),
     }
-    return Result(metrics, tables)
+    return Result(metrics, tables, _status(worst, config))
 
 
 def draw(config: Config, eigs: np.ndarray, theta: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -194,55 +215,114 @@ def _risk(rows: list[dict], theory: pd.DataFrame) -> pd.DataFrame:
     return out[["p", "ratio", "repeat", "source", "term", "value"]]
 
 
-def verdict(ranks: linear.EffectiveRanks, n: int) -> str:
-    """"benign" when Bartlett et al.'s three ratios are all small, else the first that fails."""
+def verdict(train_mse: float, bias: float, variance: float, s2: float) -> str:
+    """What this run measured, in words: overfitting is benign when the fit interpolates the noisy
+    labels and still predicts almost as well as the truth, i.e. the variance (fitted noise reaching
+    the predictions) is a small part of the noise variance and the bias (signal lost) a small part
+    of the signal. Judged on the measurement, not on a bound: Bartlett et al.'s conditions are
+    sufficient, and a spectrum can fail them and still be benign here."""
+    if train_mse > INTERPOLATES * (SIGNAL_R2 + s2):
+        return f"does not interpolate: train MSE {train_mse:.2g}"
+    faults = []
+    if variance > SMALL * s2:
+        faults.append(f"the variance is {_share(variance, s2)} the noise variance (the fitted noise reaches the predictions)")
+    if bias > SMALL * SIGNAL_R2:
+        faults.append(f"the bias is {_share(bias, SIGNAL_R2)} the signal variance (the signal is shrunk away)")
+    if faults:
+        return "not benign: " + "; ".join(faults)
+    noise = f"{_share(variance, s2)} the noise variance" if s2 > 0 else "0 (no label noise)"
+    return f"benign: it interpolates, the variance is {noise} and the bias {_share(bias, SIGNAL_R2)} the signal variance"
+
+
+def _share(part: float, whole: float) -> str:
+    """'5.2% of' or '21 times': a part against a reference level, in the words a reader checks."""
+    ratio = part / whole
+    return f"{100 * ratio:.2g}% of" if ratio < 1 else f"{ratio:.2g} times"
+
+
+def bartlett_conditions(ranks: linear.EffectiveRanks, n: int) -> str:
+    """Bartlett et al.'s (2020) ratios r0/n, k*/n and n/R_k*, with which of them is not small.
+
+    Their theorem bounds the excess risk by these ratios (up to constants), for every signal
+    direction at once; small ratios are sufficient for benign overfitting, not necessary. A large
+    r0 only says the implicit ridge (about the tail sum / n) is large next to the top eigenvalue,
+    which costs bias when the signal lives there, and not otherwise."""
     if ranks.k_star is None:
-        return "not benign: no k has r_k >= n (the spectrum decays too fast to absorb the noise)"
-    checks = (("r0/n", ranks.r0 / n, "the signal is spread over too many directions"),
-              ("k*/n", ranks.k_star / n, "too many strong directions"),
-              ("n/R_k*", n / ranks.R_k_star, "too few weak directions to absorb the noise"))
-    for name, value, why in checks:
-        if value >= SMALL:
-            return f"not benign: {name} = {value:.2g} is not small ({why})"
-    return "benign"
+        return f"r0/n = {ranks.r0 / n:.2g}; no k has r_k >= n (the tail is too light to absorb the noise)"
+    ratios = (("r0/n", ranks.r0 / n), ("k*/n", ranks.k_star / n), ("n/R_k*", n / ranks.R_k_star))
+    values = ", ".join(f"{name} = {value:.2g}" for name, value in ratios)
+    large = [name for name, value in ratios if value >= SMALL]
+    return f"{values}: " + (f"{' and '.join(large)} not small (>= {SMALL:g})" if large else f"all small (< {SMALL:g})")
 
 
-def _status(condition: float, config: Config) -> str:
+def _status(condition: float, config: Config) -> contract.Status:
     if condition > MAX_CONDITION:
         size = "over 1e16" if math.isinf(condition) else f"{condition:.1e}"
-        return (f"X X^T is numerically singular (condition number {size}): the {config.spectrum} spectrum falls "
-                f"below float64 precision within n directions, so the fit need not interpolate; raise k")
-    return "ok"
+        return contract.warning(
+            f"X X^T is numerically singular (condition number {size}): the {config.spectrum} spectrum falls "
+            f"below float64 precision within n directions, so the fit need not interpolate; raise k")
+    return contract.OK
 
 
 def make_charts(result: Result) -> list[Figure]:
     figures = [Figure("Excess risk, bias and variance as p grows (points: simulation, lines: theory)", _risk_chart(result),
-                      "risk", "Points: the exact bias and variance of each training set (given X, averaged over the noise); "
-                      "the thick pale line is their sum, the excess risk. Lines: the theory (deterministic equivalent; for "
-                      "isotropic features exactly Hastie et al.'s r2(1 - 1/gamma) + s2/(gamma - 1)). Dashed: the noise "
-                      "variance s2; grey: the excess risk of always predicting 0.")]
+                      "risk", "Points: the exact excess risk, bias and variance of each training set (given X, averaged "
+                      "over the noise). Lines: the theory (deterministic equivalent; for isotropic features exactly Hastie "
+                      "et al.'s r2(1 - 1/gamma) + s2/(gamma - 1)); the thick pale line is its excess risk, bias + variance. "
+                      "Dashed grey: the noise variance s2; solid grey: the excess risk of always predicting 0. "
+                      + _best_text(result))]
     if "sweep" in result.tables:
         figures.append(Figure("It interpolates: train error vs test error", _fit_chart(result), "sweep",
-                              "Train MSE of the min-norm interpolant (zero to machine precision at every p) against its "
-                              "test MSE = excess risk + s2, the mean over training sets; near p = n it is off the top."))
+                              "Train MSE of the min-norm interpolant against its test MSE = excess risk + s2, the mean "
+                              "over training sets. " + _fit_text(result)))
     if "spectrum" in result.tables:
         figures.append(Figure("The feature spectrum", _spectrum_chart(result), "spectrum",
-                              "Eigenvalues of the feature covariance at the largest p. Benign needs a few strong "
-                              "directions (carrying the signal) and a long, flat tail of weak ones (absorbing the noise). "
-                              + _verdict_text(result.metrics)))
+                              "Eigenvalues of the feature covariance at the largest p. The signal lives on the first k "
+                              "directions; the others absorb the noise. " + _verdict_text(result.metrics)))
     return figures
 
 
+def _best_text(result: Result) -> str:
+    """Where along the sweep the mean excess risk is lowest, from the run."""
+    m = result.metrics
+    if "best_p" not in m:
+        return ""
+    last = result.tables["sweep"].iloc[-1]
+    if m["best_p"] == last["p"]:
+        return f"Here the mean excess risk is lowest at the largest p, {m['best_p']:,} ({m['best_excess_risk']:.3g})."
+    return (f"Here the mean excess risk is lowest at p = {m['best_p']:,} ({m['best_excess_risk']:.3g}) and rises to "
+            f"{last['excess_risk']:.3g} at p = {int(last['p']):,}, as the implicit ridge grows from "
+            f"{_ridge_at(result, m['best_p']):.2g} to {last['implicit_ridge']:.2g}.")
+
+
+def _ridge_at(result: Result, p: int) -> float:
+    sweep = result.tables["sweep"]
+    return float(sweep.loc[sweep["p"] == p, "implicit_ridge"].iloc[0])
+
+
+def _fit_text(result: Result) -> str:
+    """How close to zero the train MSE is, and whether the first test point is off the chart."""
+    m = result.metrics
+    if "train_mse" not in m:
+        return ""
+    sweep = result.tables["sweep"]
+    worst = float(sweep["train_mse"].max())
+    text = (f"Here the largest train MSE over the sweep is {worst:.2g}, against E y^2 = "
+            f"{SIGNAL_R2 + m['noise_var']:.3g} for the labels.")
+    first = sweep.iloc[0]
+    if first["excess_risk"] + m["noise_var"] > _fit_top(sweep, m["noise_var"]):
+        text += f" At p = {int(first['p']):,}, just above n, the test MSE is {first['excess_risk'] + m['noise_var']:.3g}, off the top."
+    return text
+
+
 def _verdict_text(m: dict) -> str:
-    """The effective ranks and the verdict in words, for the caption under the spectrum."""
+    """The measured verdict, then Bartlett et al.'s sufficient conditions beside it."""
     if "verdict" not in m:
         return ""
-    n = m["n"]
-    ranks = f"r0/n = {m['r0'] / n:.2g}"
-    if m["k_star"] != "none":
-        ranks += f", k*/n = {m['k_star'] / n:.2g}, n/R_k* = {n / m['R_k_star']:.2g}"
-    return (f"Here (at p = {m['params']:,}): {ranks}; verdict: **{m['verdict']}**. Excess risk {m['excess_risk']:.3g} "
-            f"(bias {m['bias']:.3g}, variance {m['variance']:.3g}) against noise variance {m['noise_var']:.3g}.")
+    return (f"Here, at p = {m['params']:,}: excess risk {m['excess_risk']:.3g} (bias {m['bias']:.3g}, variance "
+            f"{m['variance']:.3g}) against noise variance {m['noise_var']:.3g} and signal variance {m['signal_r2']:.3g}; "
+            f"measured verdict: **{m['verdict']}**. The implicit ridge is {m['implicit_ridge']:.2g}. Bartlett et al.'s "
+            f"sufficient conditions (from bounds, up to constants): {m['bartlett']}.")
 
 
 TERMS = ["excess_risk", "bias", "variance"]
@@ -292,15 +372,19 @@ def _fit_chart(result: Result) -> alt.LayerChart:
     s2 = result.metrics.get("noise_var", 0.0)
     sweep["test_mse"] = sweep["excess_risk"] + s2
     long = sweep.melt(id_vars=["p", "ratio"], value_vars=["train_mse", "test_mse"], var_name="set", value_name="mse")
-    # room for the whole test curve except the blow-up just above p = n
-    beyond = sweep["test_mse"].iloc[1:]
-    top = max(1.3 * (SIGNAL_R2 + s2), 1.1 * float(beyond.max()) if len(beyond) else 0.0)
+    top = _fit_top(sweep, s2)
     lines = alt.Chart(long).mark_line(point=True, clip=True).encode(
         x=_ratio_x(long), y=alt.Y("mse:Q", title="MSE", scale=alt.Scale(domain=[0, top])),
         color=alt.Color("set:N", title=None, scale=alt.Scale(domain=["train_mse", "test_mse"], range=["#9467bd", "#1f77b4"])),
         tooltip=["p", "set", alt.Tooltip("mse:Q", format=".3g")])
     levels = [(SIGNAL_R2 + s2, "predicting 0", False)] + ([(s2, "noise s2 (the best possible)", True)] if s2 else [])
     return alt.layer(lines, *_rules(levels)).properties(height=260)
+
+
+def _fit_top(sweep: pd.DataFrame, s2: float) -> float:
+    """Room for the whole test curve except the blow-up just above p = n."""
+    beyond = sweep["excess_risk"].iloc[1:] + s2
+    return max(1.3 * (SIGNAL_R2 + s2), 1.1 * float(beyond.max()) if len(beyond) else 0.0)
 
 
 def _spectrum_chart(result: Result) -> alt.Chart:
@@ -314,13 +398,27 @@ def _spectrum_chart(result: Result) -> alt.Chart:
         tooltip=["index", alt.Tooltip("eigenvalue:Q", format=".3g")]).properties(height=220)
 
 
-EXPERIMENT = contract.register(contract.Experiment(
+#: Named settings that make the point: the page offers them, the warm start computes them.
+PRESETS = {
+    "Spiked: benign": {},
+    "Spiked, heavier tail: benign though r0/n = 0.15": {"p": 10_000, "weak": 0.001},
+    "Isotropic, p = 5n (the seed's setting): not benign": {"spectrum": "isotropic", "p": 500, "k": 10, "noise": 0.3},
+    "Power law 1/t: the risk turns up as p grows": {"spectrum": "power-law"},
+    "Bartlett et al.'s benign example, at n = 100: not yet": {"spectrum": "bartlett", "k": 1},
+    "Exponential: harmful": {"spectrum": "exponential"},
+}
+
+EXPERIMENT = contract.Experiment(
     name="benign-overfitting",
     title="Benign overfitting",
+    claim="Fitting noisy labels exactly can be harmless: a few strong directions, many weak ones.",
+    icon=":material/blur_on:",
+    order=40,
     config=Config,
     run=run,
     flops=flops,
     charts=make_charts,
-    summary="The min-norm interpolant fits noisy labels exactly, yet predicts well when a few strong directions "
-            "carry the signal and many weak ones absorb the noise.",
-))
+    size=size,
+    backend="cpu (numpy float64)",
+    presets=PRESETS,
+)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import torch
 from scipy.special import expit
 from sklearn.svm import SVC
 
@@ -69,15 +69,15 @@ def record_steps(steps: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], np.geomspace(1, steps, RECORD).round().astype(int)]))
 
 
-def run(config: Config, progress: contract.Progress | None = None, device: str | None = None) -> Result:
-    """numpy float64 on the CPU whatever ``device`` says: matrix-vector steps this small would
+def size(config: Config) -> tuple[int, int]:
+    return config.p, config.n
+
+
+def run(config: Config, progress: contract.Progress | None, dev: torch.device) -> Result:
+    """numpy float64 on the CPU whatever ``dev`` says: matrix-vector steps this small would
     spend their time launching GPU kernels."""
     with linear.single_threaded_blas():
-        start = time.perf_counter()
-        result = _regression(config, progress) if config.task == "regression" else _classification(config, progress)
-        result.metrics.update(contract.cost_metrics(config.p, config.n, flops(config), time.perf_counter() - start,
-                                                    "cpu (numpy float64)"))
-        return result
+        return _regression(config, progress) if config.task == "regression" else _classification(config, progress)
 
 
 def regression_problem(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -114,7 +114,6 @@ def _regression(config: Config, progress: contract.Progress | None) -> Result:
     traj = pd.DataFrame(rows)
     last = traj.iloc[-1]
     metrics = {
-        "status": _divergence(stopped, config),
         "dist_to_min_norm": float(last["dist_to_min_norm"]),
         "dist_to_limit": float(last["dist_to_limit"]),
         "null_space_part": float(np.linalg.norm(null0)) / scale,
@@ -124,7 +123,7 @@ def _regression(config: Config, progress: contract.Progress | None) -> Result:
         "limit_norm": float(np.linalg.norm(limit)),
     }
     tables = {"trajectory": traj.drop(columns="_moved"), "plane": plane(config)}
-    return Result(metrics, tables)
+    return Result(metrics, tables, _divergence(stopped, config))
 
 
 def _descend(w: np.ndarray, update: Callable[[np.ndarray], np.ndarray], row: Callable[[int, np.ndarray], dict],
@@ -148,14 +147,14 @@ def _descend(w: np.ndarray, update: Callable[[np.ndarray], np.ndarray], row: Cal
 
 
 _COLUMNS = {"trajectory": ["step", "train_loss", "dist_to_min_norm", "dist_to_limit", "norm"],
-            "margin": ["step", "cosine_to_svm", "normalized_margin"]}
+            "margin": ["step", "cosine_to_svm", "normalized_margin", "norm"]}
 
 
-def _divergence(stopped: int | None, config: Config) -> str:
+def _divergence(stopped: int | None, config: Config) -> contract.Status:
     if stopped is None:
-        return "ok"
-    return (f"diverged by step {stopped}: lr = {config.lr:g} of the stable limit is beyond it (above 1 the "
-            f"steepest direction overshoots more each step); use lr below 1, e.g. lr=0.5")
+        return contract.OK
+    return contract.warning(f"diverged by step {stopped}: lr = {config.lr:g} of the stable limit is beyond it (above 1 "
+                            f"the steepest direction overshoots more each step); use lr below 1, e.g. lr=0.5")
 
 
 def plane(config: Config) -> pd.DataFrame:
@@ -233,18 +232,17 @@ def _classification(config: Config, progress: contract.Progress | None) -> Resul
     def update(w: np.ndarray) -> np.ndarray:
         return w + eta * (signed.T @ expit(-(signed @ w))) / n
 
-    rows, _ = _descend(w0, update, row, config, progress, "margin")
+    rows, stopped = _descend(w0, update, row, config, progress, "margin")
     table = pd.DataFrame(rows)
     last = table.iloc[-1]
     metrics = {
-        "status": "ok",
         "cosine_to_svm": float(last["cosine_to_svm"]),
         "normalized_margin": float(last["normalized_margin"]),
         "svm_margin": float(1 / np.linalg.norm(w_svm)),
         "train_loss": float(last["train_loss"]),
         "weight_norm": float(last["norm"]),
     }
-    return Result(metrics, {"margin": table[_COLUMNS["margin"]]})
+    return Result(metrics, {"margin": table[_COLUMNS["margin"]]}, _divergence(stopped, config))
 
 
 def make_charts(result: Result) -> list[Figure]:
@@ -254,7 +252,7 @@ def make_charts(result: Result) -> list[Figure]:
         figures.append(Figure("Where gradient descent goes", _trajectory_chart(result), "trajectory",
                               "Distance of the iterate to the minimum-norm interpolant and to the predicted limit "
                               "pinv(X)y + (I − pinv(X)X)w0, relative to |pinv(X)y|; from w0 = 0 the two coincide. "
-                              "With w0 ≠ 0 the grey line is the theory's plateau: |null-space part of w0| / |pinv(X)y|. "
+                              "With w0 ≠ 0 the solid grey line is the theory's plateau: |null-space part of w0| / |pinv(X)y|. "
                               + _regression_text(result.metrics)))
     if "plane" in tables:
         figures.append(Figure("The same in two dimensions (p = 2, n = 1)", _plane_chart(tables["plane"]), "plane",
@@ -266,7 +264,7 @@ def make_charts(result: Result) -> list[Figure]:
                               "Left: 1 − cosine between GD's weights and the hard-margin SVM (scikit-learn), on log "
                               "axes: a straight line would be a power law; this is slower. Right: the SVM margin minus "
                               "GD's normalized margin min_i y_i x_i·w / |w|; dashed: the rate C / log t of Soudry et al. "
-                              "(2018), matched at the last step. " + _classification_text(result.metrics)))
+                              "(2018), matched at the last step. " + _classification_text(result)))
     return figures
 
 
@@ -277,11 +275,29 @@ def _regression_text(m: dict) -> str:
             f"limit {m['dist_to_limit']:.2g}; the null-space part of w0 moved by at most {m['null_space_moved']:.2g}.")
 
 
-def _classification_text(m: dict) -> str:
+def _classification_text(result: Result) -> str:
+    """The last step's numbers, and |w|'s growth over the last decade of steps against the
+    ln(10) |w_SVM| that w(t) ~ w_SVM log t predicts (Soudry et al.)."""
+    m = result.metrics
     if "cosine_to_svm" not in m:
         return ""
-    return (f"Here, at the last step: cosine {m['cosine_to_svm']:.6f}, normalized margin {m['normalized_margin']:.4g} "
+    text = (f"Here, at the last step: cosine {m['cosine_to_svm']:.6f}, normalized margin {m['normalized_margin']:.4g} "
             f"against the SVM's {m['svm_margin']:.4g}.")
+    growth = norm_growth_per_decade(result.tables["margin"])
+    if growth is not None:
+        text += (f" |w| grew by {growth:.3g} over the last tenfold of steps; w(t) ≈ w_SVM log t predicts "
+                 f"ln(10) |w_SVM| = {math.log(10) / m['svm_margin']:.3g}.")
+    return text
+
+
+def norm_growth_per_decade(margin: pd.DataFrame) -> float | None:
+    """|w| at the last step minus |w| at a tenth of it (None for runs under 100 steps)."""
+    last = int(margin["step"].iloc[-1])
+    if last < 100:
+        return None
+    steps = margin["step"].to_numpy()
+    tenth = int(np.abs(steps - last / 10).argmin())
+    return float(margin["norm"].iloc[-1] - margin["norm"].iloc[tenth])
 
 
 def _log_step_x(steps: pd.Series) -> alt.X:
@@ -370,13 +386,25 @@ def _margin_chart(result: Result) -> alt.Chart:
     return alt.layer(sim, theory).properties(width=380, height=280)
 
 
-EXPERIMENT = contract.register(contract.Experiment(
+#: Named settings that make the point: the page offers them, the warm start computes them.
+PRESETS = {
+    "From zero: the minimum-norm interpolant": {},
+    "From a random w0: the null-space part stays": {"init": 1.0},
+    "Step above the stable limit (diverges)": {"lr": 1.2, "init": 1.0},
+    "Logistic loss → max-margin, slowly": {"task": "classification", "steps": 100_000, "lr": 0.9},
+}
+
+EXPERIMENT = contract.Experiment(
     name="implicit-bias",
-    title="Implicit bias of gradient descent",
+    title="Implicit bias",
+    claim="Gradient descent picks the minimum-norm fit, or the max-margin direction, without being told.",
+    icon=":material/call_split:",
+    order=20,
     config=Config,
     run=run,
     flops=flops,
     charts=make_charts,
-    summary="Among infinitely many perfect fits, gradient descent picks the smallest (least squares from 0) "
-            "or the max-margin direction (logistic loss).",
-))
+    size=size,
+    backend="cpu (numpy float64)",
+    presets=PRESETS,
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from dataclasses import dataclass
 
 import altair as alt
@@ -16,7 +15,6 @@ import torch
 from core import contract, mlp, ntk
 from core.contract import ConfigError, Figure, Result, param
 from core.data import regression_task
-from core.device import describe, pick_device
 
 #: The 1-D task of the function view: FUNCTION_N random angles on the circle of radius sqrt(2)
 #: in the plane (so x.x/d = 1), predictions drawn on GRID angles.
@@ -38,7 +36,7 @@ class Config:
     parameterization: str = param("ntk", "ntk: weights N(0,1) scaled by 1/sqrt(fan-in) in the forward pass; standard: "
                                   "PyTorch-style, learning rate divided by the width to stay stable; mup: maximal update "
                                   "(read-out scaled by an extra 1/sqrt(width), learning rate times the width)",
-                                  choices=ntk.PARAMETERIZATIONS)
+                                  choices=mlp.PARAMETERIZATIONS)
     n: int = param(64, "training samples (Gaussian inputs, the seed's target)", lo=8, hi=512)
     d: int = param(10, "input dimensions", lo=1, hi=100)
     steps: int = param(200, "full-batch gradient-descent steps", lo=10, hi=2000, step=10)
@@ -76,10 +74,12 @@ def flops(config: Config) -> float:
     return sweep + view + _kernel_flops(sizes(config, config.widths[-1]), config.n)
 
 
-def run(config: Config, progress: contract.Progress | None = None, device: str | None = None) -> Result:
+def size(config: Config) -> tuple[int, int]:
+    return mlp.count_params(sizes(config, config.widths[-1])), config.n
+
+
+def run(config: Config, progress: contract.Progress | None, dev: torch.device) -> Result:
     """Train one network per width, measure how far weights and kernel moved, then the 1-D view."""
-    start = time.perf_counter()
-    dev = torch.device(device) if device else pick_device()
     x, y, _, _ = (t.to(dev, torch.float32) for t in regression_task(
         config.n, config.d, 0.0, mlp.derive_seed(config.seed, "data"), 1))
     rows, failures = [], []
@@ -93,31 +93,38 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
     movement = pd.DataFrame(rows)
     function, view_failures = _function_view(config, dev)
     metrics = {
-        "status": _status(config, failures + view_failures),
         "weight_change_slope": _slope(movement, "rel_weight_change"),
         "kernel_change_slope": _slope(movement, "rel_kernel_change"),
         "ntk_rel_error": ntk_rel_error(config, x),
-        **contract.cost_metrics(mlp.count_params(sizes(config, config.widths[-1])), config.n, flops(config),
-                                time.perf_counter() - start, describe(dev)),
     }
-    return Result(metrics, {"movement": movement, "function": function})
+    return Result(metrics, {"movement": movement, "function": function}, _status(config, failures + view_failures))
 
 
 def _movement(config: Config, width: int, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, int | None]:
     """Train one net; relative change of all its parameters and of its tangent kernel on the data."""
-    net = ntk.init_net(sizes(config, width), [mlp.derive_seed(config.seed, "init", width)], config.parameterization,
-                       device=x.device)
-    start = [p.clone() for p in net.params()]
-    k0 = ntk.empirical_ntk(net, x)
-    log = ntk.train(net, x, y, config.lr, config.steps)
+    stack = mlp.init_parameterized(sizes(config, width), [mlp.derive_seed(config.seed, "init", width)],
+                                   config.parameterization, device=x.device)
+    start = [p.clone() for p in stack.params()]
+    k0 = ntk.empirical_ntk(stack, x)
+    log = _train(config, stack, x, y, width)
     if log.diverged_step is not None:
         nan = float("nan")
         return {"width": width, "rel_weight_change": nan, "rel_kernel_change": nan, "train_loss": nan}, log.diverged_step
-    moved = torch.cat([(p - p0).flatten() for p, p0 in zip(net.params(), start)]).norm()
+    moved = torch.cat([(p - p0).flatten() for p, p0 in zip(stack.params(), start)]).norm()
     size = torch.cat([p0.flatten() for p0 in start]).norm()
-    k_change = (ntk.empirical_ntk(net, x) - k0).norm() / k0.norm()
+    k_change = (ntk.empirical_ntk(stack, x) - k0).norm() / k0.norm()
     return {"width": width, "rel_weight_change": float(moved / size), "rel_kernel_change": float(k_change),
-            "train_loss": float(log.losses[-1, 0])}, None
+            "train_loss": float(log.final[0])}, None
+
+
+def _train(config: Config, stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor, width: int) -> mlp.TrainLog:
+    """Full-batch gradient descent on the engine. In standard parameterization the tangent kernel
+    grows like the width, so the stable rate shrinks like 1/width: lr / width keeps the step
+    comparable across widths."""
+    lr = config.lr / width if config.parameterization == "standard" else config.lr
+    trainer = mlp.Trainer(stack, x, y, lr=lr, optimizer="sgd", steps=config.steps)
+    trainer.advance(config.steps)
+    return trainer.log()
 
 
 def ntk_rel_error(config: Config, x: torch.Tensor) -> float:
@@ -125,10 +132,10 @@ def ntk_rel_error(config: Config, x: torch.Tensor) -> float:
     parameterization whatever the run uses (it is the parameterization with this finite limit;
     mup's learning-rate-weighted kernel equals it at init)."""
     widest = config.widths[-1]
-    net = ntk.init_net(sizes(config, widest), [mlp.derive_seed(config.seed, "init", widest)], "ntk",
-                       dtype=torch.float64, device=x.device)
+    stack = mlp.init_parameterized(sizes(config, widest), [mlp.derive_seed(config.seed, "init", widest)], "ntk",
+                                   dtype=torch.float64, device=x.device)
     x64 = x.double()
-    empirical = ntk.empirical_ntk(net, x64)[0].cpu().numpy()
+    empirical = ntk.empirical_ntk(stack, x64)[0].cpu().numpy()
     exact = ntk.analytic_ntk(x64.cpu().numpy(), x64.cpu().numpy(), config.depth)
     return float(np.linalg.norm(empirical - exact) / np.linalg.norm(exact))
 
@@ -174,16 +181,16 @@ def _function_view(config: Config, dev: torch.device) -> tuple[pd.DataFrame, lis
     xt, xg = (torch.as_tensor(a, dtype=torch.float32, device=dev) for a in (x, x_grid))
     yt = torch.as_tensor(y, dtype=torch.float32, device=dev).unsqueeze(1)
     for width in function_widths(config):
-        net = ntk.init_net(sizes(config, width, 2), [mlp.derive_seed(config.seed, "circle-init", width)],
-                           config.parameterization, device=dev)
+        stack = mlp.init_parameterized(sizes(config, width, 2), [mlp.derive_seed(config.seed, "circle-init", width)],
+                                       config.parameterization, device=dev)
         with torch.no_grad():
-            f0_train, f0_grid = ntk.forward(net, xt)[0], ntk.forward(net, xg)[0]
-        log = ntk.train(net, xt, yt + f0_train, config.lr, config.steps)
+            f0_train, f0_grid = mlp.predict(stack, xt), mlp.predict(stack, xg)
+        log = _train(config, stack, xt, yt + f0_train, width)
         if log.diverged_step is not None:
             failures.append((f"width {width} on the circle task", log.diverged_step))
             continue
         with torch.no_grad():
-            pred = (ntk.forward(net, xg)[0] - f0_grid)[0, :, 0].cpu().numpy()
+            pred = (mlp.predict(stack, xg) - f0_grid)[0, :, 0].cpu().numpy()
         frames.append(_frame(grid, f"width {width}", pred))
     return pd.concat(frames, ignore_index=True), failures
 
@@ -192,11 +199,11 @@ def _frame(angles: np.ndarray, model: str, values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"angle": angles, "model": model, "prediction": values})
 
 
-def _status(config: Config, failures: list[tuple[str, int]]) -> str:
+def _status(config: Config, failures: list[tuple[str, int]]) -> contract.Status:
     if not failures:
-        return "ok"
+        return contract.OK
     which, step = failures[0]
-    return (f"diverged at step {step} ({which}): the loss blew up; try a smaller learning rate, "
+    return contract.warning(f"diverged at step {step} ({which}): the loss blew up; try a smaller learning rate, "
             f"e.g. lr={config.lr / 4:g}; the widths that trained are still shown")
 
 
@@ -264,12 +271,24 @@ def _function_chart(function: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(target, net_lines, kernel, points).properties(height=380)
 
 
-EXPERIMENT = contract.register(contract.Experiment(
+#: Named settings that make the point: the page offers them, the warm start computes them.
+PRESETS = {
+    "NTK parameterization (lazy)": {},
+    "μP: the features keep learning": {"parameterization": "mup"},
+    "Standard parameterization, lr ÷ width": {"parameterization": "standard"},
+    "Two hidden layers": {"depth": 2, "widths": (16, 32, 64, 128, 256, 512)},
+}
+
+EXPERIMENT = contract.Experiment(
     name="lazy-training",
-    title="Lazy training: wide networks barely move",
+    title="Lazy training",
+    claim="The wider the network, the less training moves it: it becomes kernel regression with the NTK.",
+    icon=":material/hourglass_empty:",
+    order=50,
     config=Config,
     run=run,
     flops=flops,
     charts=make_charts,
-    summary="The wider the network, the less training moves its weights and tangent kernel: it behaves like kernel regression.",
-))
+    size=size,
+    presets=PRESETS,
+)

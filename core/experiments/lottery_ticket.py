@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -24,8 +23,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from core import contract, mlp
+from core.charts import PALETTE
 from core.contract import ConfigError, Figure, Result, param
-from core.device import describe, pick_device
 
 METHODS = ("ticket", "random_reinit", "random_mask")
 TEST_FRACTION = 0.3
@@ -40,7 +39,7 @@ N_TEST = math.ceil(TEST_FRACTION * N_TOTAL)  # what train_test_split holds out
 class Config:
     dataset: str = param("digits", "scikit-learn's 8x8 handwritten digits (real, 1797 images) or a synthetic "
                          "10-class task of the same size (make_classification)", choices=("digits", "synthetic"))
-    hidden: tuple[int, ...] = param((64, 32), "hidden layer widths; used widest first (the LeNet-300-100 shape), "
+    hidden: tuple[int, ...] = param((32, 64), "hidden layer widths; used widest first (the LeNet-300-100 shape), "
                                     "each width once", lo=4, hi=500, max_len=4)
     rounds: int = param(6, "pruning rounds after the dense run", lo=0, hi=15)
     prune_rate: float = param(0.4, "fraction of each layer's surviving weights removed per round "
@@ -212,10 +211,12 @@ def flops(config: Config) -> float:
     return mlp.train_flops(sizes, n_train, 1) * models_steps + forward * N_TEST * evals
 
 
-def run(config: Config, progress: contract.Progress | None = None, device: str | None = None) -> Result:
+def size(config: Config) -> tuple[int, int]:
+    return mlp.count_params(layer_sizes(config)), N_TOTAL - N_TEST
+
+
+def run(config: Config, progress: contract.Progress | None, dev: torch.device) -> Result:
     """Dense run (round 0), then per round: prune the ticket, rewind, train all methods as one stack."""
-    start = time.perf_counter()
-    dev = torch.device(device) if device else pick_device()
     data = load_data(config, device=dev)
     sizes = layer_sizes(config)
     plan = schedule(sizes, config.prune_rate, config.rounds)
@@ -235,32 +236,30 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
     log = train(dense, data, lr=config.lr, optimizer=config.optimizer, steps=config.steps, snapshot_at=k,
                 on_chunk=report(0, r))
     status = _status(log, 0, config)
-    if status == "ok":
+    if status.ok:
         rows += [{"round": 0, "method": m, **rec} for m in METHODS for rec in _measure(log, data)]
     done[0] += r * config.steps
     rewind, masks = log.rewind, [torch.ones_like(w) for w in dense.weights]
     for rnd in range(1, config.rounds + 1):
-        if status != "ok":
+        if not status.ok:
             break
         masks = magnitude_prune([w[:r] for w in log.trainer.stack.weights], masks, plan[rnd])
         stack = round_stack(rewind, masks, sizes, plan[rnd], config, rnd)
         log = train(stack, data, lr=config.lr, optimizer=config.optimizer, steps=config.steps - k, on_chunk=report(rnd, 3 * r))
         status = _status(log, rnd, config)
-        if status == "ok":
+        if status.ok:
             rows += [{"round": rnd, "method": METHODS[i // r], **rec} for i, rec in enumerate(_measure(log, data))]
         done[0] += 3 * r * (config.steps - k)
     table = _table(rows)
-    metrics = {"status": status, **_last_round(table), **contract.cost_metrics(
-        mlp.count_params(sizes), N_TOTAL - N_TEST, flops(config), time.perf_counter() - start, describe(dev))}
-    return Result(metrics, {"sparsity": table})
+    return Result(_last_round(table), {"sparsity": table}, status)
 
 
-def _status(log: RoundLog, rnd: int, config: Config) -> str:
+def _status(log: RoundLog, rnd: int, config: Config) -> contract.Status:
     t = log.trainer
     if t.diverged_step is None:
-        return "ok"
+        return contract.OK
     method = "dense" if rnd == 0 else METHODS[t.diverged_model // config.repeats]
-    return (f"diverged in round {rnd} at step {t.diverged_step} ({method}): the loss blew up; rounds before it are "
+    return contract.warning(f"diverged in round {rnd} at step {t.diverged_step} ({method}): the loss blew up; rounds before it are "
             f"shown; try a smaller learning rate, e.g. lr={config.lr / 10:g}")
 
 
@@ -301,7 +300,7 @@ def _last_round(table: pd.DataFrame) -> dict:
 LABELS = {"ticket": "ticket: pruned mask, rewound weights", "random_reinit": "same mask, random re-init",
           "random_mask": "random mask, rewound weights"}
 WIDTH = 640  # both panels, so their x axes line up
-COLORS = {"ticket": "#1f77b4", "random_reinit": "#ff7f0e", "random_mask": "#7f7f7f"}
+COLORS = {"ticket": PALETTE.blue, "random_reinit": PALETTE.orange, "random_mask": PALETTE.grey}
 
 
 def make_charts(result: Result) -> list[Figure]:
@@ -362,13 +361,24 @@ def _loss_chart(table: pd.DataFrame) -> alt.Chart:
     ).properties(width=WIDTH, height=200)
 
 
-EXPERIMENT = contract.register(contract.Experiment(
+#: Named settings that make the point: the page offers them, the warm start computes them.
+PRESETS = {
+    "Fast schedule: 40% a round": {},
+    "Frankle & Carbin's schedule: 20% a round, 15 rounds": {"prune_rate": 0.2, "rounds": 15, "steps": 200},
+    "Plain gradient descent": {"optimizer": "sgd", "lr": 2.0, "steps": 200},
+    "Synthetic task: pruning helps a net that overfits": {"dataset": "synthetic"},
+}
+
+EXPERIMENT = contract.Experiment(
     name="lottery-ticket",
     title="Lottery tickets",
+    claim="Pruned to a tenth of its weights and reset to its initial values, a subnetwork still trains to full accuracy.",
+    icon=":material/content_cut:",
+    order=80,
     config=Config,
     run=run,
     flops=flops,
     charts=make_charts,
-    summary="Pruned and rewound to its initial weights, a sparse subnetwork trains to the dense accuracy; "
-            "the same mask with new random weights does not.",
-))
+    size=size,
+    presets=PRESETS,
+)

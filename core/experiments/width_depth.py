@@ -4,7 +4,6 @@ gradients vanish on the way down), residual connections make the same depth trai
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import altair as alt
@@ -14,7 +13,6 @@ import torch
 from core import contract, mlp
 from core.contract import Figure, Result, param
 from core.data import regression_task
-from core.device import describe, pick_device
 
 #: Input dimensions. The seed's target then reads sin(x1 + x2 + x3) + 0.5 (the cosine's sum over
 #: x6..x10 is empty): a function a few hundred points can teach, so the test loss says something.
@@ -65,96 +63,31 @@ def flops(config: Config) -> float:
     return sum(mlp.train_flops(s, config.n, config.steps + 1) for _, _, s in shapes(config))
 
 
-# --- residual networks: the engine's stacks, a forward with skips, and its backward ---------------
-
-def branch_scale(depth: int) -> float:
-    """1/sqrt(number of residual blocks): the sum of the blocks' contributions then stays of the
-    same size at any depth, in the forward signal and in the tangent kernel (Hayou et al. 2021,
-    "stable ResNet"). With unscaled branches a 12-layer net of width 20 already needs a smaller
-    learning rate than the shallow nets, and the comparison would no longer be at equal settings."""
-    return 1.0 / math.sqrt(max(depth - 1, 1))
-
-
-def residual_forward(view: mlp.StepView) -> tuple[torch.Tensor, tuple[list, list, float]]:
-    """Outputs of h_1 = relu(x W_0 + b_0), h_{l+1} = h_l + a relu(h_l W_l + b_l), read-out,
-    with a = branch_scale(depth), for the view's input.
-
-    Returns the layer inputs, the ReLU masks (a mask recomputed from h_{l+1} - h_l could differ
-    from the true one by rounding) and a, for the backward pass."""
-    h = view.x
-    inputs, masks = [h], []
-    last = len(view.weights) - 1
-    scale = branch_scale(last)
-    for layer, (w, b) in enumerate(zip(view.weights, view.biases)):
-        z = view.addmm(b, h, w)
-        if layer == last:
-            return z, (inputs, masks, scale)
-        masks.append(z > 0)
-        h = z.relu_() if layer == 0 else h + z.relu_() * scale
-        inputs.append(h)
-    raise AssertionError("unreachable")
-
-
-def residual_backward(view: mlp.StepView, cache: tuple[list, list, float], g: torch.Tensor) -> list[torch.Tensor]:
-    """Gradients, in ``view.params()`` order, from g = dL/d out (mlp.loss_gradient).
-
-    The skip makes dL/dh_l = (dL/dz_l) W_l^T + dL/dh_{l+1} for every block: the second term
-    carries the signal down unattenuated, which is why deep residual nets keep their gradients.
-    """
-    inputs, masks, scale = cache
-    last = len(view.weights) - 1
-    grad_z = grad_h = g
-    grads: list[torch.Tensor] = []
-    for layer in range(last, -1, -1):
-        if layer < last:
-            grad_z = grad_h * masks[layer] * (scale if layer else 1.0)
-        grads[:0] = [view.mm(inputs[layer].transpose(-2, -1), grad_z), view.mm(view.ones, grad_z)]
-        if layer:
-            back = view.mm(grad_z, view.transposed[layer])
-            grad_h = back if layer == last else back.add_(grad_h)
-    return grads
-
-
-class ResidualTrainer(mlp.Trainer):
-    """The engine's full-batch trainer (optimizers, divergence checks, chunking) with skips."""
-
-    def _step(self, residual: torch.Tensor) -> None:
-        out, cache = residual_forward(self.view)
-        self._apply(residual_backward(self.view, cache, mlp.loss_gradient(out, self.y, residual)))
-
-
-def predict(stack: mlp.MLPStack, x: torch.Tensor, residual: bool) -> torch.Tensor:
-    return residual_forward(mlp.StepView(stack, x, batched=True))[0] if residual else mlp.predict(stack, x)
-
-
-def grad_ratio(stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor, residual: bool) -> float:
+def grad_ratio(stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor) -> float:
     """|dL/dW_first| / |dL/dW_last| at the current weights: far below 1 means the first layer
     hardly learns (vanishing gradients), far above 1 means it is kicked hardest (exploding)."""
     with torch.no_grad():
-        if residual:
-            view = mlp.StepView(stack, x)
-            out, cache = residual_forward(view)
-            grads = residual_backward(view, cache, mlp.loss_gradient(out, y))
-        else:
-            out, inputs = mlp.forward(stack, x)
-            grads = mlp.backward(stack, inputs, out, y)
+        out, saved = mlp.forward(stack, x)
+        grads = mlp.backward(stack, saved, out, y)
     return float(grads[0].norm() / grads[-2].norm())
 
 
 # --- the experiment ----------------------------------------------------------------------------
 
-def run(config: Config, progress: contract.Progress | None = None, device: str | None = None) -> Result:
+def size(config: Config) -> tuple[int, int]:
+    return config.budget, config.n
+
+
+def run(config: Config, progress: contract.Progress | None, dev: torch.device) -> Result:
     """Every (depth, width) network of the grid trains in one interleaved call of the engine."""
-    start = time.perf_counter()
-    dev = torch.device(device) if device else pick_device()
     x, y, x_test, y_test = (t.to(dev, torch.float32) for t in regression_task(
         config.n, D, config.noise, mlp.derive_seed(config.seed, "data"), N_TEST))
     grid, trainers, ratios = shapes(config), [], []
-    trainer_cls = ResidualTrainer if config.residual else mlp.Trainer
     for depth, width, sizes in grid:
-        stack = mlp.init_stack(sizes, [mlp.derive_seed(config.seed, "init", depth, width)], device=dev)
-        ratios.append(grad_ratio(stack, x, y, config.residual))
-        trainers.append(trainer_cls(stack, x, y, lr=config.lr, optimizer=config.optimizer, steps=config.steps))
+        stack = mlp.init_stack(sizes, [mlp.derive_seed(config.seed, "init", depth, width)], residual=config.residual,
+                               device=dev)
+        ratios.append(grad_ratio(stack, x, y))
+        trainers.append(mlp.Trainer(stack, x, y, lr=config.lr, optimizer=config.optimizer, steps=config.steps))
 
     def report() -> None:
         if progress is not None:
@@ -165,13 +98,11 @@ def run(config: Config, progress: contract.Progress | None = None, device: str |
     mlp.train_groups(trainers, CHUNK, report)
     table = _grid(config, grid, trainers, ratios, (x_test, y_test))
     metrics = {
-        "status": _status(config, grid, trainers),
         "best_depth": int(table.loc[table["test_loss"].idxmin(), "depth"]) if table["test_loss"].notna().any() else None,
         "noise_floor": config.noise**2,
         "baseline_test_mse": float(y_test.var(correction=0)),
-        **contract.cost_metrics(config.budget, config.n, flops(config), time.perf_counter() - start, describe(dev)),
     }
-    return Result(metrics, {"grid": table})
+    return Result(metrics, {"grid": table}, _status(config, grid, trainers))
 
 
 def _grid(config: Config, grid: list, trainers: list[mlp.Trainer], ratios: list[float],
@@ -184,19 +115,19 @@ def _grid(config: Config, grid: list, trainers: list[mlp.Trainer], ratios: list[
             train_loss = float(t.losses[t.done - 1, 0])
         if test is not None and t.diverged_step is None:
             with torch.no_grad():
-                train_loss = float(mlp.mse_per_model(predict(t.stack, t.x, config.residual), t.y)[0])
-                test_loss = float(mlp.mse_per_model(predict(t.stack, test[0], config.residual), test[1])[0])
+                train_loss = float(mlp.mse_per_model(mlp.predict(t.stack, t.x), t.y)[0])
+                test_loss = float(mlp.mse_per_model(mlp.predict(t.stack, test[0]), test[1])[0])
         rows.append({"depth": depth, "width": width, "params": mlp.count_params(sizes),
                      "train_loss": train_loss, "test_loss": test_loss, "grad_ratio": ratio})
     return pd.DataFrame(rows, columns=["depth", "width", "params", "train_loss", "test_loss", "grad_ratio"])
 
 
-def _status(config: Config, grid: list, trainers: list[mlp.Trainer]) -> str:
+def _status(config: Config, grid: list, trainers: list[mlp.Trainer]) -> contract.Status:
     for (depth, width, _), t in zip(grid, trainers):
         if t.diverged_step is not None:
-            return (f"diverged at step {t.diverged_step} (depth {depth}, width {width}): the loss blew up; "
+            return contract.warning(f"diverged at step {t.diverged_step} (depth {depth}, width {width}): the loss blew up; "
                     f"try a smaller learning rate, e.g. lr={config.lr / 10:g}")
-    return "ok"
+    return contract.OK
 
 
 def make_charts(result: Result) -> list[Figure]:
@@ -249,12 +180,23 @@ def _references(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["reference", "loss"])
 
 
-EXPERIMENT = contract.register(contract.Experiment(
+#: Named settings that make the point: the page offers them, the warm start computes them.
+PRESETS = {
+    "Plain nets: the deep ones stall": {},
+    "Residual connections: the deep ones train": {"residual": True},
+    "Adam rescues the plain nets": {"optimizer": "adam", "lr": 0.001},
+}
+
+EXPERIMENT = contract.Experiment(
     name="width-depth",
-    title="Width vs depth at a fixed budget",
+    title="Width vs depth",
+    claim="At the same parameter count, deep narrow plain nets stop training; skip connections fix it.",
+    icon=":material/stacks:",
+    order=60,
     config=Config,
     run=run,
     flops=flops,
     charts=make_charts,
-    summary="At the same parameter count, deep narrow plain nets stop training; residual connections fix it.",
-))
+    size=size,
+    presets=PRESETS,
+)

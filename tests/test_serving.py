@@ -1,0 +1,92 @@
+"""Serving from the store: the warm start fills it, a page then serves from it without training and
+says so, and the warm start gives way to a visitor's run."""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import registry, store, warm
+from core.queue import ComputeQueue
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+CHEAP = "implicit-bias"
+
+
+@pytest.fixture
+def warmed(tmp_path):
+    """A store that `python -m core warm implicit-bias` filled, in its own process."""
+    env = {**os.environ, "LAB_STORE": str(tmp_path / "store")}
+    done = subprocess.run([sys.executable, "-m", "core", "warm", CHEAP], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return tmp_path / "store", done.stdout
+
+
+def test_warm_computes_the_defaults_and_every_preset_once(warmed):
+    path, out = warmed
+    experiment = registry.get(CHEAP)
+    settings = list(warm.settings(experiment))
+    assert len(settings) == len({str(c) for c in settings}) >= 2  # defaults and presets, each once
+    assert out.startswith(f"{len(settings)} computed, 0 already stored, 0 failed")
+    results = store.ResultStore(path)
+    assert all((CHEAP, config, "cpu") in results for config in settings)
+    again = warm.warm(results, "cpu", names=[CHEAP])
+    assert (again.computed, again.stored) == (0, len(settings))
+
+
+def test_a_fresh_server_serves_a_warmed_page_from_the_store_without_training(warmed, monkeypatch, capfd):
+    from ui import serving
+
+    path, _ = warmed
+    monkeypatch.setenv("LAB_STORE", str(path))
+    serving.shared_store.clear()
+    serving.shared_cache.clear()
+    try:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.run()
+        at.switch_page(registry.get(CHEAP).page)
+        at.run()
+        assert not at.exception
+        assert any("Served from the result store (computed" in c.value for c in at.caption)
+        assert "[lab] computing" not in capfd.readouterr().err
+    finally:
+        monkeypatch.setenv("LAB_STORE", "off")
+        serving.shared_store.clear()
+        serving.shared_cache.clear()
+
+
+def test_the_warm_start_gives_way_to_a_visitor_and_resumes(tmp_path):
+    """A visitor arriving mid-run makes the warm run abandon its work (storing nothing), and the
+    warm start finishes the setting once the visitor's run is done."""
+    jobs, results = ComputeQueue(1), store.ResultStore(tmp_path / "s")
+    visitor_waiting, visitor_done, first_progress = threading.Event(), threading.Event(), threading.Event()
+    abandoned = []
+
+    def should_pause():
+        first_progress.set()
+        if visitor_waiting.is_set() and not visitor_done.is_set():
+            abandoned.append(True)
+            return True
+        return False
+
+    def guard(experiment, config):
+        return jobs.slot("warm", 1.0, background=True)
+
+    def visitor():
+        assert first_progress.wait(120)
+        with jobs.slot("visitor", 1.0, lambda ahead, eta: visitor_waiting.set()):
+            visitor_waiting.set()
+        visitor_done.set()
+
+    thread = threading.Thread(target=visitor, daemon=True)
+    thread.start()
+    done = warm.warm(results, "cpu", names=[CHEAP], should_pause=should_pause, guard=guard, idle_poll_s=0.01)
+    thread.join(60)
+    assert visitor_done.is_set() and abandoned
+    assert done.computed == len(list(warm.settings(registry.get(CHEAP))))
