@@ -83,7 +83,7 @@ class Config:
     frequencies: tuple[int, ...] = param((1, 2, 4, 8), "frequencies k of the target sum of sin(k t), one sine of "
                                          "amplitude 1 each", lo=1, hi=32, max_len=6)
     n: int = param(64, "grid points on the circle (the training inputs)", lo=16, hi=256)
-    width: int = param(4096, "hidden units of the one-hidden-layer ReLU net", lo=16, hi=16384, log=True)
+    width: int = param(4096, "hidden units of the one-hidden-layer ReLU net", lo=16, hi=16384)
     parameterization: str = param("ntk", "ntk: weights N(0,1) scaled by 1/sqrt(fan-in) in the forward pass (the "
                                   "kernel theory's scaling); standard: PyTorch-style, learning rate divided by the "
                                   "width to stay stable; mup: maximal update (read-out scaled by an extra 1/sqrt(width), "

@@ -70,20 +70,21 @@ class Config:
             raise ConfigError(f"batch_size: {self.batch_size} is more than the n = {self.n} training samples; "
                               "allowed: 0 (full batch) to n")
         spawns = 0 < self.batch_size < self.n
+        now = "0, the full batch" if self.batch_size == 0 else f"{self.batch_size}, every sample"
         if self.spawn_step >= self.steps:
             raise ConfigError(f"spawn_step: {self.spawn_step} must be below steps ({self.steps}); "
                               "B is spawned from A during training")
         if self.spawn_step and not spawns:
             raise ConfigError(f"spawn_step: spawning needs minibatches, a batch_size from 1 to n - 1 = {self.n - 1} "
-                              f"(now {self.batch_size}); with every sample in every step the child takes exactly "
-                              "A's steps and stays A")
+                              f"(now {now}); with every sample in every step the child takes exactly A's steps and "
+                              "stays A")
         late = [k for k in self.spawn_sweep if k >= self.steps]
         if late:
             raise ConfigError(f"spawn_sweep: {late[0]} must be below steps ({self.steps}); children are spawned "
                               "during training")
         if any(self.spawn_sweep) and not spawns:
             raise ConfigError(f"spawn_sweep: spawn steps above 0 need minibatches, a batch_size from 1 to n - 1 = "
-                              f"{self.n - 1} (now {self.batch_size}); use 0 alone for full batch")
+                              f"{self.n - 1} (now {now}); with full batch use 0 alone")
 
 
 def sizes(config: Config, width: int) -> tuple[int, ...]:
