@@ -13,7 +13,7 @@ from core import cli, contract, mlp
 from core.contract import Result
 from core.experiments import scaling
 from core.experiments.scaling import CHINCHILLA, KAPLAN, LAWS
-from tests.test_pages import APP
+from tests.quick import APP
 
 EXP = scaling.EXPERIMENT
 CHEAP = {"widths": (8, 16, 32), "batch": 32}

@@ -164,11 +164,13 @@ def decay_factor(lr: float, eigenvalue: float | np.ndarray) -> float | np.ndarra
 
 
 def predicted_half_life(lr: float, eigenvalue: float) -> float:
+    """Steps for mode k to halve under kernel GD; nan where it never does (lr past 1/lambda_k's
+    stability limit, or a zero eigenvalue): a missing value, as the measured side writes it."""
     factor = float(decay_factor(lr, eigenvalue))
     if factor <= 0.0:
         return 0.0
     if factor >= 1.0:
-        return math.inf
+        return math.nan
     return math.log(HALF) / math.log(factor)
 
 
