@@ -147,7 +147,7 @@ def test_seed_setting_test_loss_is_lower_midway(seed_result):
     """'their test loss (≈ 0.7) is worse than predicting zero everywhere (0.5)'; midway it is lower."""
     path = seed_result.tables["path"]
     line = path[path["method"] == "linear"].set_index("t")["test_loss"]
-    assert 0.6 < min(line[0.0], line[1.0]) and max(line[0.0], line[1.0]) < 0.8
+    assert min(line[0.0], line[1.0]) > 0.6 and max(line[0.0], line[1.0]) < 0.8
     assert line[0.5] < min(line[0.0], line[1.0])
 
 
@@ -177,7 +177,7 @@ def test_averages_table_agrees_with_the_paths(seed_result):
     avg = _averages(seed_result)
     assert avg["train"]["weights averaged"] == pytest.approx(by.loc[("linear", 0.5), "train_loss"], rel=1e-5)
     assert avg["test"]["ensemble"] == m["ensemble_test_loss"]
-    _, _, x_test, y_test = mc.task(mc.Config(), CPU)
+    y_test = mc.task(mc.Config(), CPU)[3]
     assert avg["test"]["predicting 0"] == pytest.approx(float(y_test.pow(2).mean()), rel=1e-6)
 
 
@@ -456,9 +456,12 @@ def test_cost_row_counts_the_steps_actually_taken(seed_result):
     assert seed_result.metrics["flops"] < 0.2 * EXP.flops(mc.Config())
 
 
+TINY = {**SMALL, "sweep_widths": (32,), "steps": 100, "early_stop": False}
+
+
 @pytest.mark.parametrize("setting", [
-    {**SMALL, "early_stop": False},
-    {**SMALL, "early_stop": False, "batch_size": 10, "spawn_step": 5, "spawn_sweep": (0, 2, 20), "lr": 0.003},
+    TINY,
+    {**TINY, "batch_size": 10, "spawn_step": 5, "spawn_sweep": (0, 2, 20), "lr": 0.003},
 ])
 def test_the_flop_estimate_is_at_least_what_runs(setting):
     """With every step taken, the estimate covers the matmuls torch counts (and is not far above)."""

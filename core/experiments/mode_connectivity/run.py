@@ -75,7 +75,7 @@ def _cost(config: Config, steps_done: dict[int, int], curve_steps: int) -> float
             total += (4 + config.align) * _forward_flops(shape, both)
     if config.curve:
         shape = sizes(config, config.width)
-        total += CURVE_SAMPLES * mlp.train_flops(shape, config.n, curve_steps)
+        total += CURVE_SAMPLES * (mlp.train_flops(shape, config.n, curve_steps) + curve_steps * _bias_flops(shape, config.n))
         total += config.points * _forward_flops(shape, both) + GRID**2 * _forward_flops(shape, config.n)
     return total
 
@@ -99,7 +99,7 @@ def run(config: Config, progress: contract.Progress | None, dev: torch.device) -
         if progress is not None:
             progress(fraction, message, tables)
 
-    trainers, curves = train(config, x, y, report)
+    trainers, curves = train(config, x, y, report, stream=progress is not None)
     tables: dict[str, pd.DataFrame] = {"training": curves.frame()}
     t = torch.linspace(0, 1, config.points, device=dev)
     main = trainers[config.width]
@@ -110,7 +110,7 @@ def run(config: Config, progress: contract.Progress | None, dev: torch.device) -
     order = [config.width, *(w for w in trainers if w != config.width)]
     for i, width in enumerate(order):
         trainer = trainers[width]
-        report(0.5 + 0.2 * i / len(order), f"walking the paths of width {width}", tables if i else None)
+        report(0.5 + 0.2 * i / len(order), f"walking the paths of width {width}")
         walked = None if trainer.diverged_step is not None else _walk(config, trainer, t, data)
         found = {method: barrier(train_loss, t) for method, (train_loss, _) in (walked or ({}, None))[0].items()}
         if width == config.width:
@@ -119,6 +119,7 @@ def run(config: Config, progress: contract.Progress | None, dev: torch.device) -
             tables["averages"] = averaging.averages(*walked[1], data) if walked else averaging.empty()
             tables["barrier_vs_spawn"] = _spawn_sweep(config, trainer, t, x, y, found) if walked else _no_rows(SPAWN_COLUMNS)
             ends = walked[1] if walked else ()
+            report(0.5 + 0.2 / len(order), f"walked the paths of width {width}", tables)
         if width in config.sweep_widths:
             sweep_rows.append({"width": width, "barrier_linear": found.get("linear", math.nan),
                                "barrier_aligned": found.get("aligned", math.nan)})
