@@ -41,21 +41,27 @@ analytic NTK, for the same steps and learning rate; the widest net lies on them,
   does nearly all the learning (a random-features model): weights move like n^−1, the kernel even less, and
   the training loss stays high.
 - *μP* (maximal update parameterization, Yang & Hu 2021: read-out scaled by another 1/√n, learning rate
-  times n): weights move by O(1) at every width and the kernel changes by a factor of a few. The features
-  learn, the network is *not* kernel regression, and the nets leave the dashed curve.
+  times n): the tangent kernel changes by O(1) at every width (by a factor of a few at depth 1, about
+  100% at depth 2). That kernel change *is* the feature learning: the network is *not* kernel regression,
+  and the nets leave the dashed curve. "Weights move O(1)" holds at depth 1 only: with two hidden layers the
+  all-parameter weight change falls with width (try the μP preset with depth 2; the chart caption gives the
+  run's numbers) because the n × n hidden matrices dominate |W_0| while each is moved by a low-rank O(1)
+  amount. Read μP's feature learning off the kernel curve, not the weight curve.
 
 **Where the usual one-line claim overreaches.** "Weights move like 1/√width" is true for every single
 weight of the first and last layers. With two or more hidden layers the n × n hidden matrices hold most of
 |W_0| (it grows like n) while training moves them by a low-rank O(1) amount, so the all-parameter ratio
 falls nearer 1/width (slope ≈ −0.9 at depth 2). The relative kernel change falls *faster* than n^−1/2 here
-(slope ≈ −0.7 at depth 1): n^−1/2 is an upper bound, and for ReLU the leading O(1/√n) terms cancel on
-average. And lazy training is not why real networks work well: finite-width networks that learn features
+(slope ≈ −0.7 at depth 1): n^−1/2 is an upper bound; the kernel's change during training is of order
+1/width (Dyer & Gur-Ari 2020; Huang & Yau 2020), the O(1/√n) terms cancelling on average.
+And lazy training is not why real networks work well: finite-width networks that learn features
 usually beat their NTK (Chizat, Oyallon, Bach 2019, *On lazy training in differentiable programming*).
 
 References: Jacot, Gabriel, Hongler (2018), *Neural tangent kernel*; Lee, Xiao, Schoenholz, Bahri, Novak,
 Sohl-Dickstein, Pennington (2019), *Wide neural networks of any depth evolve as linear models under gradient
 descent*; Arora, Du, Hu, Li, Salakhutdinov, Wang (2019), *On exact computation with an infinitely wide neural
 net*; Yang & Hu (2021), *Feature learning in infinite-width neural networks*; Novak et al. (2020),
-*Neural Tangents*.
+*Neural Tangents*; Dyer & Gur-Ari (2020), *Asymptotics of wide networks from Feynman diagrams*; Huang &
+Yau (2020), *Dynamics of deep neural networks and neural tangent hierarchy*.
 """,
 )

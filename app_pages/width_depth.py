@@ -10,7 +10,8 @@ page.render(
         "small regression task with the same optimizer: the deeper the net, the narrower it must be. You will see "
         "each one's final train and test loss, and how strongly its first layer is pushed compared with its last."
     ),
-    question="the 12-layer network is 21 units wide, the 1-layer one 1,000. With plain gradient descent, which "
+    question="the 12-layer network is 21 units wide, the 1-layer one 1,000. With plain gradient descent from "
+    "PyTorch's default initialisation, which "
     "trains to the lower loss, and what changes if every hidden layer gets a skip connection?",
     answers=[
         "Deep one stalls; with skips it trains",
@@ -25,7 +26,7 @@ quadratic formula and takes whichever neighbouring integer lands closer, so ever
 width-step of the budget (within 3% at the defaults; the table lists the exact counts).
 
 **Why deep narrow plain nets stall.** Backpropagation multiplies the error signal by one weight matrix and one
-ReLU mask per layer. With PyTorch's default initialisation (uniform, variance 1/(3 fan-in)) each layer
+ReLU mask per layer. With PyTorch's default initialisation (the page's default; uniform, variance 1/(3 fan-in)) each layer
 shrinks the signal's variance about six-fold, so after 12 layers the first layer receives a gradient some
 10⁵ times smaller than the last (right panel): it effectively does not learn, and with a fixed learning
 rate the whole net sits near "predict the mean". Narrow layers make it worse: the fluctuations of the
@@ -39,19 +40,25 @@ net, which needs no help, still does best at this learning rate and step count).
 a = 1/√(number of blocks), so the sum of the blocks stays the same size at any depth (Hayou et al. 2021);
 without it the 12-layer residual net diverges at the learning rate the others use.
 
-**What the seed claim leaves out.** "Deep narrow nets are hard to train" is about plain gradient descent
-from this initialisation. Two things the page lets you see: (1) *Adam* rescales every parameter's step by
-its own gradient size, which undoes the vanishing gradient: switch the optimizer and the plain 12-layer
-net trains too; (2) an initialisation scaled for ReLU (He et al. 2015, variance 2/fan-in) keeps the
-signal's size at any depth in expectation; this engine uses PyTorch's default, under which the effect is
-strongest. Skip connections matter most at depths far beyond 12, where no initialisation saves a plain
-net. At this small budget the extra depth also does not buy better test loss: the shallow-and-wide nets
-are as good or better on this smooth target.
+**What the seed claim leaves out: three remedies.** "Deep narrow nets are hard to train" is about plain
+gradient descent from PyTorch's default initialisation. Each of three changes, on its own, makes the plain
+12-layer net train (the presets run them; the chart caption gives each run's numbers):
+(1) *He initialisation* (He et al. 2015: normal, variance 2/fan-in, zero biases) keeps the signal's size
+through every ReLU layer in expectation, so the gradient ratio no longer collapses with depth. Its weights are
+larger, so the wide one-layer net needs a smaller learning rate (the preset uses 0.003; at 0.01 it diverges).
+(2) *Adam* rescales every parameter's step by its own gradient size, which undoes the vanishing gradient.
+(3) *Skip connections*, above. Initialisation alone goes a long way: with variance-preserving (orthogonal,
+"dynamical isometry") initialisation Xiao et al. (2018) train plain convolutional nets 10,000 layers deep
+without skips or normalisation. Skip connections make depth forgiving of the initialisation rather than
+being the only way through. At this small budget the extra depth also does not buy better test loss: the
+shallow-and-wide nets are as good or better on this smooth target.
 
 References: He, Zhang, Ren, Sun (2016), *Deep residual learning for image recognition*; Glorot & Bengio
 (2010), *Understanding the difficulty of training deep feedforward neural networks*; He, Zhang, Ren, Sun
 (2015), *Delving deep into rectifiers*; Hanin & Rolnick (2018), *How to start training: the effect of
 initialization and architecture*; Balduzzi et al. (2017), *The shattered gradients problem*; Hayou,
-Clerico, He, Deligiannidis, Doucet, Rousseau (2021), *Stable ResNet*.
+Clerico, He, Deligiannidis, Doucet, Rousseau (2021), *Stable ResNet*; Xiao, Bahri, Sohl-Dickstein,
+Schoenholz, Pennington (2018), *Dynamical isometry and a mean field theory of CNNs: how to train
+10,000-layer vanilla convolutional neural networks*.
 """,
 )

@@ -115,6 +115,21 @@ def test_mup_keeps_learning_features_at_every_width(runs):
     assert runs["mup"].tables["movement"]["rel_kernel_change"].min() > 1.0  # seen 3.1-4.4
 
 
+def test_mup_at_depth_two_kernel_stays_order_one_while_weights_fall():
+    """The page's claim: with two hidden layers μP's weight change falls with width, the kernel's does not.
+    Seen at widths 16..1024: weights 0.71 -> 0.093, kernel 2.2 -> 1.4."""
+    result = EXP.execute(lt.Config(parameterization="mup", depth=2, widths=(16, 64, 256)))
+    assert result.metrics["status"] == "ok"
+    move = result.tables["movement"].set_index("width")
+    kernel, weights = move["rel_kernel_change"], move["rel_weight_change"]
+    assert kernel.min() > 0.7  # seen 2.18, 1.51, 1.05: O(1)
+    assert kernel[256] / kernel[16] > 0.3  # seen 0.48: within a factor of about 3 over 16x width
+    assert weights[256] / weights[16] < 0.4  # seen 0.71 -> 0.19, ratio 0.27
+    assert weights[256] / weights[16] < 0.7 * kernel[256] / kernel[16]
+    caption = lt.make_charts(result)[0].caption
+    assert f"{weights[16]:.2g} → {weights[256]:.2g}" in caption and f"{kernel[16]:.2g} → {kernel[256]:.2g}" in caption
+
+
 def test_standard_parameterization_at_a_stable_rate_is_lazier_still(runs):
     m = runs["standard"].metrics
     assert -1.15 <= m["weight_change_slope"] <= -0.8  # seen -0.96: only the read-out learns

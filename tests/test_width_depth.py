@@ -1,5 +1,6 @@
 """Width vs depth: budgets are met, the residual backward is exact, deep plain nets stall with
-vanishing gradients and residual ones train (fixed seeds, numbers seen noted beside each bound)."""
+vanishing gradients under PyTorch's init and SGD, and He init, Adam or residual ones each train
+(fixed seeds, numbers seen noted beside each bound)."""
 
 import dataclasses
 import json
@@ -56,6 +57,7 @@ def runs():
         "plain": EXP.execute(wd.Config()),
         "residual": EXP.execute(wd.Config(residual=True)),
         "adam": EXP.execute(wd.Config(optimizer="adam", lr=0.001)),
+        "he": EXP.execute(wd.Config(**wd.PRESETS["He init rescues the plain nets"])),
     }
 
 
@@ -86,6 +88,35 @@ def test_residual_connections_make_the_deep_nets_train(runs):
 def test_adam_undoes_the_vanishing_gradient_of_plain_nets(runs):
     adam = _grid(runs["adam"])
     assert adam["train_loss"].max() < 0.05  # seen 0.004-0.007 at every depth
+
+
+def test_he_init_rescues_the_plain_nets(runs):
+    """The preset's claim: plain SGD, no skips, only the initialisation changed."""
+    he, plain = _grid(runs["he"]), _grid(runs["plain"])
+    baseline = runs["he"].metrics["baseline_test_mse"]  # 0.51
+    assert runs["he"].metrics["status"] == "ok"
+    assert he.loc[12, "grad_ratio"] > 1e-1  # seen 0.50 (PyTorch's init: 1.7e-5)
+    for depth in (8, 12):  # seen 0.094 and 0.141 (PyTorch's init: 0.480, 0.480)
+        assert he.loc[depth, "train_loss"] < 0.4 * baseline
+        assert he.loc[depth, "train_loss"] < 0.4 * plain.loc[depth, "train_loss"]
+        assert he.loc[depth, "test_loss"] < 0.6 * plain.loc[depth, "test_loss"]  # seen 0.20, 0.23 vs 0.51
+
+
+def test_he_init_at_the_default_rate_diverges_the_wide_net():
+    """Why the preset lowers the rate: He weights are larger, the width-1000 net blows up at lr 0.01."""
+    result = EXP.execute(wd.Config(init="he", depths=(1,), steps=100))
+    assert result.metrics["status"].startswith("diverged at step ")  # seen step 3
+
+
+def test_caption_states_the_runs_own_numbers(runs):
+    for key, word in [("plain", "stalled near the mean"), ("he", "trained"), ("adam", "trained"),
+                      ("residual", "trained")]:
+        result = runs[key]
+        caption = wd.make_charts(result)[0].caption
+        loss = _grid(result).loc[12, "train_loss"]
+        assert f"train loss {loss:.3g}" in caption and word in caption, caption
+        assert result.metrics["setup"] in caption
+    assert "He init" in runs["he"].metrics["setup"] and "Adam" in runs["adam"].metrics["setup"]
 
 
 def test_grid_table_has_the_contract_columns_and_meets_the_budget(runs):
@@ -136,6 +167,7 @@ def test_cli_json(capsys):
     ("budget=10", "budget: 10 is out of range"),
     ("residual=maybe", "residual: 'maybe' is not valid"),
     ("optimizer=lbfgs", "optimizer: 'lbfgs' is not allowed"),
+    ("init=xavier", "init: 'xavier' is not allowed"),
 ])
 def test_cli_bad_input_exits_2(setting, fragment, capsys):
     assert cli.main(["run", "width-depth", "--set", setting]) == 2

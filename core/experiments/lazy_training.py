@@ -211,7 +211,10 @@ def make_charts(result: Result) -> list[Figure]:
     figures = [Figure("How far training moves the network, against width", _movement_chart(result.tables["movement"]),
                       "movement", "Relative change of all parameters and of the tangent kernel on the training inputs, "
                       "log-log. The dashed line has slope −1/2: in NTK parameterization the weights follow it; the "
-                      "kernel falls at least as fast. In μP nothing shrinks: the features keep learning.")]
+                      "kernel falls at least as fast. In μP the kernel change stays O(1) at every width: that is the "
+                      "feature-learning signal. The weights' change stays O(1) only with one hidden layer; from two on "
+                      "it falls with width (the n × n hidden matrices dominate |W₀|) while the kernel still moves."
+                      + _movement_numbers(result.tables["movement"]))]
     if "function" in result.tables:
         figures.append(Figure("What the trained networks compute (a 1-D task on a circle)",
                               _function_chart(result.tables["function"]), "function",
@@ -219,6 +222,17 @@ def make_charts(result: Result) -> list[Figure]:
                               "random function removed). Black dashes: what gradient descent on the linearised model "
                               "with the analytic NTK predicts after the same steps. Wider nets land on it."))
     return figures
+
+
+def _movement_numbers(movement: pd.DataFrame) -> str:
+    """This run's narrowest and widest trained nets, in numbers."""
+    done = movement.dropna(subset=["rel_weight_change", "rel_kernel_change"]) if len(movement) else movement
+    if len(done) < 2:
+        return ""
+    a, b = done.iloc[0], done.iloc[-1]
+    return (f" Here, from width {int(a['width'])} to {int(b['width'])}, the weight change goes "
+            f"{a['rel_weight_change']:.2g} → {b['rel_weight_change']:.2g} and the kernel change "
+            f"{a['rel_kernel_change']:.2g} → {b['rel_kernel_change']:.2g}.")
 
 
 def _movement_chart(movement: pd.DataFrame) -> alt.LayerChart:

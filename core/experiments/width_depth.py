@@ -1,5 +1,6 @@
-"""Width vs depth at a fixed parameter budget: deep narrow plain ReLU nets stop training (their
-gradients vanish on the way down), residual connections make the same depth trainable."""
+"""Width vs depth at a fixed parameter budget: with PyTorch's default init and plain SGD, deep narrow
+ReLU nets stop training (their gradients vanish on the way down); He init, Adam or residual
+connections each make the same depth trainable."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ class Config:
     budget: int = param(5_000, "parameters per network (weights and biases); each depth gets the width that meets it",
                         lo=1_000, hi=100_000, step=1_000)
     depths: tuple[int, ...] = param((1, 2, 4, 8, 12), "hidden layers, one network per depth", lo=1, hi=12, max_len=12)
+    init: str = param("pytorch", "initialisation: PyTorch's default (uniform, variance 1/(3 fan-in), the signal shrinks "
+                      "about six-fold per ReLU layer) or He (normal, variance 2/fan-in, zero biases, keeps its size)",
+                      choices=mlp.INITS)
     residual: bool = param(False, "skip connections h <- h + a relu(W h + b) around every hidden layer after the first, "
                            "a = 1/sqrt(number of such layers)")
     n: int = param(200, "training samples (3 Gaussian inputs, target sin(x1 + x2 + x3) + noise)", lo=20, hi=2000)
@@ -84,8 +88,8 @@ def run(config: Config, progress: contract.Progress | None, dev: torch.device) -
         config.n, D, config.noise, mlp.derive_seed(config.seed, "data"), N_TEST))
     grid, trainers, ratios = shapes(config), [], []
     for depth, width, sizes in grid:
-        stack = mlp.init_stack(sizes, [mlp.derive_seed(config.seed, "init", depth, width)], residual=config.residual,
-                               device=dev)
+        stack = mlp.init_stack(sizes, [mlp.derive_seed(config.seed, "init", depth, width)], init=config.init,
+                               residual=config.residual, device=dev)
         ratios.append(grad_ratio(stack, x, y))
         trainers.append(mlp.Trainer(stack, x, y, lr=config.lr, optimizer=config.optimizer, steps=config.steps))
 
@@ -101,8 +105,16 @@ def run(config: Config, progress: contract.Progress | None, dev: torch.device) -
         "best_depth": int(table.loc[table["test_loss"].idxmin(), "depth"]) if table["test_loss"].notna().any() else None,
         "noise_floor": config.noise**2,
         "baseline_test_mse": float(y_test.var(correction=0)),
+        "setup": setup(config),
     }
     return Result(metrics, {"grid": table}, _status(config, grid, trainers))
+
+
+def setup(config: Config) -> str:
+    """The run's remedies in words, for the caption: which initialisation, optimizer and skips."""
+    init = "He init" if config.init == "he" else "PyTorch's default init"
+    skips = "skip connections" if config.residual else "no skip connections"
+    return f"{init}, {'Adam' if config.optimizer == 'adam' else 'plain SGD'}, {skips}, lr={config.lr:g}"
 
 
 def _grid(config: Config, grid: list, trainers: list[mlp.Trainer], ratios: list[float],
@@ -135,9 +147,24 @@ def make_charts(result: Result) -> list[Figure]:
     caption = ("Left: final training and held-out test loss of each depth at the same parameter budget (log scale; "
                "the dashed line is predicting the mean, the dotted one the label-noise floor). Right: gradient norm of "
                "the first layer over the last at initialisation, log scale, labelled with each net's width. A fall by "
-               "orders of magnitude with depth is the vanishing gradient: the first layers barely learn.")
+               "orders of magnitude with depth is the vanishing gradient: the first layers barely learn."
+               + _verdict(grid, result.metrics))
     return [Figure("Loss and gradient flow against depth, at a fixed parameter budget", _chart(grid, result.metrics),
                    "grid", caption)]
+
+
+def _verdict(grid: pd.DataFrame, metrics: dict) -> str:
+    """The deepest net's train loss against predicting the mean, in this run's numbers."""
+    base, done = metrics.get("baseline_test_mse"), grid.dropna(subset=["train_loss"])
+    if not base or done.empty:
+        return ""
+    deepest = done.loc[done["depth"].idxmax()]
+    loss = float(deepest["train_loss"])
+    verdict = "stalled near the mean" if loss > 0.8 * base else f"trained, to {loss / base:.0%} of the mean's loss"
+    return (f" In this run ({metrics.get('setup', 'these settings')}) the {int(deepest['depth'])}-layer net "
+            f"ends at train loss {loss:.3g} against {base:.3g} for predicting the mean: {verdict}. Three remedies "
+            "each rescue the plain deep nets; compare the presets \"He init rescues the plain nets\", "
+            "\"Adam rescues the plain nets\" and \"Residual connections: the deep ones train\".")
 
 
 def _chart(grid: pd.DataFrame, metrics: dict) -> alt.HConcatChart:
@@ -184,13 +211,15 @@ def _references(metrics: dict) -> pd.DataFrame:
 PRESETS = {
     "Plain nets: the deep ones stall": {},
     "Residual connections: the deep ones train": {"residual": True},
+    "He init rescues the plain nets": {"init": "he", "lr": 0.003},
     "Adam rescues the plain nets": {"optimizer": "adam", "lr": 0.001},
 }
 
 EXPERIMENT = contract.Experiment(
     name="width-depth",
     title="Width vs depth",
-    claim="At the same parameter count, deep narrow plain nets stop training; skip connections fix it.",
+    claim="At the same parameter count, deep narrow plain nets stop training under PyTorch's default init and "
+          "plain SGD; He init, Adam or skip connections each fix it.",
     icon=":material/stacks:",
     order=60,
     config=Config,
