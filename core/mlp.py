@@ -534,7 +534,8 @@ class Minibatches:
 
 
 class Trainer:
-    """Full-batch training of one MLPStack, advanced chunk by chunk so callers can stream curves.
+    """Training of one MLPStack, full batch (or minibatches, see below), advanced chunk by chunk so
+    callers can stream curves.
 
     ``x`` and ``y`` are [n, d] (shared by all models) or [M, n, d] (one per model). ``lr`` is one
     rate, or one per model. Per-model SGD is exact and costs one multiply a step: backprop is

@@ -103,8 +103,8 @@ def test_seed_setting_has_a_barrier_that_alignment_shrinks_and_the_curve_removes
     # "the mean square of sin(x1+x2+x3)": the midpoint's loss is about that of predicting 0 (saw 0.52, 0.55)
     zero = _averages(seed_result)["train"]["predicting 0"]
     assert abs(m["barrier_linear"] - zero) < 0.1
-    # weight matching removes a large part of it (saw 0.31 of 0.52)...
-    assert m["barrier_aligned"] < 0.7 * m["barrier_linear"]
+    # weight matching removes a large part of it, "only about in half" (saw 0.31 of 0.52)...
+    assert 0.4 * m["barrier_linear"] < m["barrier_aligned"] < 0.7 * m["barrier_linear"]
     # ...and the trained curve nearly all of it (saw ~1e-4)
     assert m["barrier_curve"] < 1e-3 < 0.01 * m["barrier_aligned"]
 
@@ -149,6 +149,33 @@ def test_seed_setting_test_loss_is_lower_midway(seed_result):
     line = path[path["method"] == "linear"].set_index("t")["test_loss"]
     assert min(line[0.0], line[1.0]) > 0.6 and max(line[0.0], line[1.0]) < 0.8
     assert line[0.5] < min(line[0.0], line[1.0])
+
+
+def test_the_curve_generalises_about_as_the_ends_do(seed_result):
+    path = seed_result.tables["path"]
+    curve, line = path[path["method"] == "curve"], path[path["method"] == "linear"]
+    ends = line[line["t"].isin([0.0, 1.0])]["test_loss"]
+    # "the curve's models stay fitted to the 50 points and generalise about as the ends do" (saw 0.61-0.72)
+    assert curve["train_loss"].max() < 1e-3
+    assert curve["test_loss"].between(ends.min() - 0.15, ends.max() + 0.05).all()
+
+
+def test_why_the_seeds_init_keeps_its_random_start():
+    """'the untrained output's size grows from 0.02 at width 25 to 0.9 at width 400', and the nets
+    'move only about half their initial size (with PyTorch's init they move more than their whole
+    initial size)'."""
+    config = mc.Config(sweep_widths=(200,), curve=False)
+    x, y, _, _ = mc.task(config, CPU)
+    rms = {w: float(mlp.predict(mlp.init_stack(mc.sizes(config, w), [config.seed_a], init_std=0.1), x).pow(2).mean().sqrt())
+           for w in (25, 400)}
+    assert 0.015 < rms[25] < 0.025 and 0.8 < rms[400] < 1.0  # saw 0.020 and 0.88
+    for init, lo, hi in (("normal", 0.4, 0.7), ("pytorch", 1.0, 1.3)):  # saw 0.52-0.56 and 1.02-1.06
+        setting = mc.Config(init=init, sweep_widths=(200,), curve=False)
+        trained = mc.train_pairs(setting, x, y, lambda f, m: None)[200].stack
+        start = mc.training.make_trainer(setting, 200, x, y).stack
+        moved = torch.cat([(p - q).flatten(1) for p, q in zip(trained.params(), start.params())], 1).norm(dim=1)
+        size = torch.cat([q.flatten(1) for q in start.params()], 1).norm(dim=1)
+        assert ((moved / size > lo) & (moved / size < hi)).all(), (init, (moved / size).tolist())
 
 
 def test_with_pytorch_init_alignment_works_better_for_wider_nets():
@@ -413,6 +440,9 @@ def test_charts_cope_with_partial_results(seed_result, spawn_result):
     assert [f.table for f in EXP.charts(spawn_result)] == ["path", "averages", "barrier_vs_spawn", "barrier_vs_width",
                                                            "plane", "training"]
     assert "Barriers of the training loss: straight 0.5" in EXP.charts(seed_result)[0].caption
+    m = spawn_result.metrics
+    plane = next(f.caption for f in EXP.charts(spawn_result) if f.table == "plane")
+    assert f"straight {m['barrier_linear']:.2g}, curve {m['barrier_curve']:.2g}" in plane
     for figure in EXP.charts(spawn_result):
         assert figure.chart.to_dict()
 

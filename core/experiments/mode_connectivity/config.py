@@ -45,7 +45,7 @@ class Config:
     seed_b: int = param(2, "initialisation seed of net B (and of its batch order)", lo=0, hi=2**31 - 1)
     spawn_step: int = param(0, "0 = A and B start from their own seeds; above 0, B starts as a copy of A at "
                             "this step and the two continue with different batch orders (needs batch_size below n)",
-                            lo=0, hi=10000)
+                            lo=0, hi=1000)
     spawn_sweep: tuple[int, ...] = param((0,), "spawn steps whose children are compared with A at the main width "
                                          "(0 = an independent net; steps above 0 need batch_size below n)",
                                          lo=0, hi=10000, max_len=8)

@@ -53,9 +53,7 @@ def make_charts(result: Result) -> list[Figure]:
                               "so alignment helps less as width grows; with init = pytorch it helps more (see Why?)."))
     if "plane" in tables:
         figures.append(Figure("Training loss over the plane through A, B and the curve's middle point",
-                              _plane_chart(tables["plane"], tables["plane_points"]), "plane",
-                              "The straight path runs along y = 0, through the high-loss ridge; "
-                              "the Bezier curve (green) bends around it. Axes are distances in weight space."))
+                              _plane_chart(tables["plane"], tables["plane_points"]), "plane", _plane_caption(metrics)))
     training = tables.get("training")
     if training is not None and len(training):
         figures.append(Figure("Training loss of nets A and B", _training_chart(training), "training",
@@ -68,6 +66,14 @@ def _barrier_text(metrics: dict) -> str:
     names = {"barrier_linear": "straight", "barrier_aligned": "after weight matching", "barrier_curve": "curve"}
     found = [f"{label} {metrics[key]:.3g}" for key, label in names.items() if not math.isnan(metrics.get(key, math.nan))]
     return f" Barriers of the training loss: {', '.join(found)}." if found else ""
+
+
+def _plane_caption(metrics: dict) -> str:
+    text = "The straight path runs along y = 0; the Bezier curve (green) bends away from it."
+    linear, curve = metrics.get("barrier_linear", math.nan), metrics.get("barrier_curve", math.nan)
+    if not (math.isnan(linear) or math.isnan(curve)):
+        text += f" Their barriers: straight {linear:.2g}, curve {curve:.2g} (mind the colour scale)."
+    return text + " Axes are distances in weight space."
 
 
 def averages_caption(table: pd.DataFrame) -> str:
@@ -86,7 +92,7 @@ def averages_caption(table: pd.DataFrame) -> str:
         text += " Averaging the outputs beats either net."
     if best_end > test["predicting 0"]:
         text += (" Both nets do worse on new points than predicting 0: they fit the training points, not the "
-                 "function, so any average that pulls the output toward 0 scores better for that reason alone.")
+                 "function, so an average that pulls the output toward 0 can beat them for that reason alone.")
     return text
 
 
@@ -140,28 +146,33 @@ def _path_chart(path: pd.DataFrame) -> alt.HConcatChart:
     return alt.hconcat(*panels)
 
 
+AVERAGE_COLORS = {"net A": PALETTE.grey, "net B": PALETTE.grey, "ensemble": PALETTE.purple,
+                  "weights averaged": PALETTE.red, "aligned weights averaged": PALETTE.blue,
+                  "predicting 0": PALETTE.light_grey}
+
+
 def _averages_chart(table: pd.DataFrame) -> alt.HConcatChart:
     order = list(table["model"])
-    colors = [PALETTE.grey, PALETTE.grey, PALETTE.purple, PALETTE.red, PALETTE.blue, PALETTE.light_grey]
-    palette = dict(zip(["net A", "net B", "ensemble", "weights averaged", "aligned weights averaged", "predicting 0"], colors))
-    scale = alt.Scale(domain=order, range=[palette[m] for m in order])
+    scale = alt.Scale(domain=order, range=[AVERAGE_COLORS[m] for m in order])
     panels = []
-    for column, title in (("train_loss", "training loss (MSE)"), ("test_loss", "test loss (MSE)")):
+    for i, (column, title) in enumerate((("train_loss", "training loss (MSE)"), ("test_loss", "test loss (MSE)"))):
         bars = alt.Chart(table).mark_bar().encode(
-            x=alt.X("model:N", title=None, sort=order, axis=alt.Axis(labelAngle=-30)),
-            y=alt.Y(f"{column}:Q", title=title),
+            y=alt.Y("model:N", title=None, sort=order, axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=240)),
+            x=alt.X(f"{column}:Q", title=title),
             color=alt.Color("model:N", scale=scale, legend=None),
             tooltip=["model", alt.Tooltip(f"{column}:Q", format=".3g")],
         )
-        labels = bars.mark_text(dy=-6, fontSize=11).encode(text=alt.Text(f"{column}:Q", format=".3g"), color=alt.value("black"))
-        panels.append((bars + labels).properties(width=330, height=260))
+        labels = bars.mark_text(align="left", dx=4, fontSize=11).encode(
+            text=alt.Text(f"{column}:Q", format=".3g"), color=alt.value("black"))
+        panels.append((bars + labels).properties(width=300, height=200))
     return alt.hconcat(*panels)
 
 
 def _spawn_chart(table: pd.DataFrame) -> alt.Chart:
     shown = table.assign(shown=table["barrier_linear"].clip(lower=FLOOR))
-    return alt.Chart(shown).mark_line(point=True, color=PALETTE.red).encode(
-        x=alt.X("spawn_step:Q", title="spawn step (0 = independent nets)", scale=alt.Scale(type="symlog")),
+    return alt.Chart(shown).mark_line(point=alt.OverlayMarkDef(color=PALETTE.red), color=PALETTE.red).encode(
+        x=alt.X("spawn_step:Q", title="spawn step (0 = independent nets)", scale=alt.Scale(type="symlog"),
+                axis=alt.Axis(values=sorted(int(v) for v in table["spawn_step"].unique()))),
         y=alt.Y("shown:Q", title="barrier (training MSE, log)", scale=alt.Scale(type="log")),
         tooltip=["spawn_step", alt.Tooltip("spawn_fraction:Q", format=".1%", title="fraction of training"),
                  alt.Tooltip("barrier_linear:Q", format=".3g", title="barrier")],
