@@ -1,6 +1,7 @@
 """Simplicity bias: the theory (circulant NTK, per-mode decay), and every measured statement the page
 makes at its defaults and presets, with numbers."""
 
+import contextlib
 import json
 import math
 
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 from core import cli, contract, mlp, ntk
 from core.experiments import spectral_bias as sb
@@ -79,6 +81,23 @@ def test_half_life_helpers():
 
 @pytest.fixture(scope="module")
 def runs():
+    """Ten runs on one thread: on a shared, busy 2-core machine two OpenMP threads per run made
+    them 10-50x slower (measured), and the numbers do not depend on the thread count."""
+    with threadpool_limits(limits=1), _torch_threads(1):
+        return _runs()
+
+
+@contextlib.contextmanager
+def _torch_threads(count):
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _runs():
     configs = {
         "ntk": sb.Config(),
         "mup": sb.Config(parameterization="mup"),
