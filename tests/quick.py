@@ -39,6 +39,7 @@ QUICK: dict[str, dict[str, str]] = {
                           "batch_size": "10", "lr": "0.003", "spawn_step": "5", "spawn_sweep": "0, 5, 20"},
     "lottery-ticket": {"hidden": "16", "rounds": "2", "steps": "50", "repeats": "1"},
     "spectral-bias": {"frequencies": "1, 2", "n": "16", "width": "64", "steps": "100"},
+    "deep-double-descent": {"n": "50", "widths": "4, 16, 64", "steps": "100", "repeats": "1"},
 }
 
 #: {experiment: {table: columns}} measured by the clock, excluded where two runs are compared
