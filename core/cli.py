@@ -18,6 +18,7 @@ import pandas as pd
 
 from core import contract, registry
 from core.contract import ConfigError
+from core.device import resolve_device
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,18 +92,16 @@ def result_text(name: str, config: Any, result: contract.Result, fmt: str) -> st
     return out.getvalue()
 
 
-def _keep(name: str, config: Any, device: str | None, result: contract.Result) -> None:
+def _keep(name: str, config: Any, device: str, result: contract.Result) -> None:
     """With LAB_STORE set, the result goes into the store the app serves from."""
-    from core.device import resolve_device
     from core.store import open_store
 
     results = open_store(by_default=False)
     if results is not None:
-        results.put(name, config, resolve_device(device).type, result)
+        results.put(name, config, device, result)
 
 
 def _warm(names: Sequence[str], device: str | None) -> int:
-    from core.device import resolve_device
     from core.store import open_store
     from core.warm import warm
 
@@ -124,8 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _warm(args.names, args.device)
         exp = registry.get(args.name)
         config = contract.make_config(exp.config, parse_sets(args.set))
-        result = exp.execute(config, device=args.device)
-        _keep(exp.name, config, args.device, result)
+        device = resolve_device(args.device).type  # the store's key names the device kind actually used
+        result = exp.execute(config, device=device)
+        _keep(exp.name, config, device, result)
         text = result_text(exp.name, config, result, args.format)
     except ConfigError as err:
         sys.stderr.write(f"error: {err}\n")

@@ -342,13 +342,13 @@ class Experiment:
         from core.device import describe, resolve_device  # torch stays out of the contract's import
 
         validate(config)
-        self.check_budget(config)
+        estimate = self.check_budget(config)
         dev = resolve_device(device)
         start = time.perf_counter()
         result = self.run(config, progress, dev)
         wall = time.perf_counter() - start
         params, n = self.size(config)
-        flops = self.flops(config) if result.flops is None else result.flops
+        flops = estimate if result.flops is None else result.flops
         cost = cost_metrics(params, n, flops, wall, self.backend or describe(dev))
         result.metrics = {"status": str(result.status), **result.metrics, **cost}
         return result
