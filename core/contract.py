@@ -269,6 +269,8 @@ class Result:
 
 #: Metric keys every experiment reports, shown as the cost row on every page.
 COST_METRICS = ("params", "p_over_n", "flops", "wall_s", "device")
+COST_LABELS = {"params": "parameters (largest model)", "p_over_n": "parameters per sample p/n",
+               "flops": "training FLOPs", "wall_s": "run time (s)", "device": "device", "status": "status"}
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,8 @@ class Experiment:
     largest model, training samples); ``backend`` labels runs that ignore the device (numpy).
     ``presets`` are named settings that make the point: the page offers them, the warm start
     computes them ahead of the first visitor, and each is checked to be valid at import.
+    ``labels`` name metrics and table columns in words for readers (legends, the comparison
+    table); the keys themselves stay as they are in the URL, the CLI and the JSON.
     """
 
     name: str
@@ -309,6 +313,7 @@ class Experiment:
     size: Callable[[Any], tuple[int, int]]
     backend: str | None = None
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         check_declarations(self.config)
@@ -317,6 +322,14 @@ class Experiment:
                 make_config(self.config, overrides)
             except ConfigError as err:
                 raise TypeError(f"{self.name}: preset {preset!r} is not a valid setting ({err})") from None
+
+    def label(self, key: str) -> str:
+        """What a reader sees for a field, metric or column: its declared words, else the key
+        with spaces (the cost row's words are shared by every experiment)."""
+        if key in self.labels:
+            return self.labels[key]
+        fields = {p.name: p.label for p in params(self.config)}
+        return fields.get(key) or COST_LABELS.get(key) or key.replace("_", " ")
 
     @property
     def module(self) -> str:
