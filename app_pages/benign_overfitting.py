@@ -1,7 +1,29 @@
 """Page: Benign overfitting."""
 
 from core.experiments import benign_overfitting
+from core.textbook import benign_script
 from ui import page
+
+
+def textbook_paragraph() -> str:
+    """The textbook script's numbers, reproduced by core.textbook rather than typed."""
+    s = benign_script()
+    return (
+        f"**What the textbook page's script actually shows.** It reports train MSE {s.train_mse:.3f} and test MSE "
+        f"{s.test_mse:.1f} for n = {s.n}, p = {s.p}, 10 signal coordinates, noise 0.3, and calls that benign "
+        "overfitting. Both numbers are artefacts. (1) It standardises the features without an intercept: centring "
+        f"the columns makes the rows of X sum to zero, so X has rank {s.centred_rank} = n − 1 and the "
+        f"\"interpolant\" cannot fit the mean of y; the train MSE {s.train_mse:.3f} is exactly ȳ² "
+        f"({s.mean_label_squared:.3f}). (2) Its test set is drawn with another seed, hence another true weight "
+        f"vector: the test MSE {s.test_mse:.1f} is worse than predicting zero everywhere ({s.test_mean_square:.1f}, "
+        "the test labels' mean square). Done correctly on the same draw, the interpolant does fit (train MSE "
+        f"{s.correct_train_mse:.0e}) and its excess risk is {s.correct_excess_risk:.1f} of a signal variance of "
+        f"{s.signal_variance:.1f}: it recovers only about {1 - s.correct_excess_risk / s.signal_variance:.0%} of "
+        f"the signal, near the {s.n / s.p:.0%} that r²(1 − n/p) predicts for isotropic features "
+        "(excess risk "
+        f"{s.predicted_excess_risk:.1f}). The textbook's setting (the preset \"isotropic, p = 5n\") is the standard "
+        "example of overfitting that is **not** benign."
+    )
 
 page.render(
     benign_overfitting.EXPERIMENT,
@@ -53,15 +75,7 @@ many times σ² (21 times here) however large p is.
 Tibshirani 2022, Thm 5; Bach 2024), with the same implicit ridge κ. For isotropic features they are
 exactly Hastie et al.'s formula.
 
-**What the seed's script actually shows.** It reports train MSE 0.068 and test MSE 20 for n = 100,
-p = 500, 10 signal coordinates, noise 0.3, and calls that benign overfitting. Both numbers are artefacts.
-(1) It standardises the features without an intercept: centring the columns makes the rows of X sum to
-zero, so X has rank n − 1 and the "interpolant" cannot fit the mean of y; the train MSE 0.068 is exactly
-ȳ². (2) Its test set is drawn with another seed, hence another true weight vector; the test MSE 20 is
-essentially the variance (21.8) of an unrelated function. Done correctly on the same draw, the
-interpolant does fit (train MSE 4e−29) and its excess risk is 6.1 of a signal variance of 7.3: it recovers
-only about one fifth of the signal, as r²(1 − 1/5) predicts. The seed's setting (the preset "isotropic,
-p = 5n") is the standard example of overfitting that is **not** benign.
+""" + textbook_paragraph() + """
 
 References: Bartlett, Long, Lugosi, Tsigler (2020), *Benign overfitting in linear regression*, PNAS;
 Hastie, Montanari, Rosset, Tibshirani (2022), *Surprises in high-dimensional ridgeless least squares

@@ -5,7 +5,6 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.preprocessing import StandardScaler
 
 from core import cli, contract, linear
 from core.experiments import benign_overfitting as bo
@@ -215,21 +214,6 @@ def test_effective_ranks_by_hand():
     iso = linear.effective_ranks(np.ones(500), n=100)
     assert (iso.r0, iso.k_star, iso.R_k_star) == (500, 0, 500)
     assert linear.effective_ranks(bo.spectrum("exponential", 20_000, 5, 0.0), n=100).k_star is None
-
-
-def test_what_the_seed_script_actually_measured():
-    """Centring the columns without an intercept leaves X of rank n - 1, so the 'interpolant'
-    misses exactly the mean of y: train MSE = mean(y)^2. Uncentred, it interpolates."""
-    rng = np.random.default_rng(42)
-    X = rng.standard_normal((100, 500))
-    w = np.zeros(500)
-    w[:10] = rng.standard_normal(10)
-    y = X @ w + 0.3 * rng.standard_normal(100)
-    centred = StandardScaler().fit_transform(X)
-    assert np.linalg.matrix_rank(centred) == 99
-    fit = centred @ np.linalg.lstsq(centred, y, rcond=None)[0]
-    assert np.mean((fit - y) ** 2) == pytest.approx(y.mean() ** 2, rel=1e-6)
-    assert np.mean((X @ np.linalg.lstsq(X, y, rcond=None)[0] - y) ** 2) < 1e-20
 
 
 def test_singular_gram_is_reported_not_raised():
