@@ -3,6 +3,10 @@
 from core.experiments import width_depth
 from ui import page
 
+#: The He-init preset's learning rate and the default it replaces, as the page states them.
+HE_LR = width_depth.PRESETS["He init rescues the plain nets"]["lr"]
+DEFAULT_LR = width_depth.Config().lr
+
 page.render(
     width_depth.EXPERIMENT,
     intro=(
@@ -45,7 +49,8 @@ gradient descent from PyTorch's default initialisation. Each of three changes, o
 12-layer net train (the presets run them; the chart caption gives each run's numbers):
 (1) *He initialisation* (He et al. 2015: normal, variance 2/fan-in, zero biases) keeps the signal's size
 through every ReLU layer in expectation, so the gradient ratio no longer collapses with depth. Its weights are
-larger, so the wide one-layer net needs a smaller learning rate (the preset uses 0.003; at 0.01 it diverges).
+larger, so the wide one-layer net needs a smaller learning rate (the preset uses """ + f"{HE_LR:g}; at the \
+default {DEFAULT_LR:g} it diverges)" + """.
 (2) *Adam* rescales every parameter's step by its own gradient size, which undoes the vanishing gradient.
 (3) *Skip connections*, above. Initialisation alone goes a long way: with variance-preserving (orthogonal,
 "dynamical isometry") initialisation Xiao et al. (2018) train plain convolutional nets 10,000 layers deep
