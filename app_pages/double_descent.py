@@ -16,17 +16,17 @@ page.render(
     "test error is lowest, highest, or neither; and what happens when p is five times n?",
     why=f"""
 **Why the spike at p = n.** Below the threshold least squares averages the noise over n points with
-p parameters; its variance is s² p/(n - p - 1), which explodes as p approaches n. Beyond the
+p parameters; its variance is σ² p/(n - p - 1), which explodes as p approaches n. Beyond the
 threshold infinitely many weight vectors fit the data exactly, and ridgeless least squares picks the
 one of *minimum norm*. Right at p = n there is only one interpolant, and fitting the noise exactly
 forces it through the smallest singular value of the feature matrix, which is close to 0: the
 weights (right panel) and the error blow up. Adding parameters past n gives the fit room to absorb
 the noise in many directions, each with a small coefficient, and the error comes down again
-(variance s² n/(p - n - 1)). For the linear model the black dashed curve is the exact finite-n
-formula for Gaussian features (Belkin, Hsu, Xu 2019), including the noise floor s²:
+(variance σ² n/(p - n - 1)). For the linear model the dashed curve is the exact finite-n
+formula for Gaussian features (Belkin, Hsu, Xu 2019), including the noise floor σ²:
 
-- p ≤ n - 2: s² (1 + p/(n - p - 1));
-- p ≥ n + 2: r² (1 - n/p) + s² (1 + n/(p - n - 1)), with r² = |β|² the signal energy.
+- p ≤ n - 2: σ² (1 + p/(n - p - 1));
+- p ≥ n + 2: r² (1 - n/p) + σ² (1 + n/(p - n - 1)), with r² = |β|² the signal energy.
 
 As n grows with p/n fixed this becomes Hastie, Montanari, Rosset and Tibshirani's (2019) curve.
 The formula is the *expected* error; near p = n a few unlucky draws (a feature matrix with a tiny
@@ -40,7 +40,7 @@ it says nothing, while the actual test error falls. Counting parameters is the w
 complexity for minimum-norm interpolants; the norm of the solution (right panel) is a better one.
 
 **Optimal ridge removes the peak.** With ridge = optimal each p uses its risk-minimising penalty:
-λ* = s² (p/n)/r² for the linear model (with the penalty n λ |w|², this is the posterior mean for
+λ* = σ² (p/n)/r² for the linear model (with the penalty n λ |w|², this is the posterior mean for
 β ~ N(0, r²/p I), so it is optimal at every finite n; Dobriban and Wager 2018), and for random
 features the λ, of {len(RIDGE_GRID)} values from {RIDGE_GRID[0]:g} to {RIDGE_GRID[-1]:g}, with the least error on held-out
 validation points ({N_TEST} fresh synthetic inputs, or half of the digits not trained on), scored
@@ -55,14 +55,14 @@ sees the first p, and the coordinates it cannot see act as extra noise. Then a b
 sees more of the same problem, and the optimally tuned error falls with every p: more parameters do
 not hurt once the ridge is tuned (Nakkiran, Venkat, Kakade, Ma 2021). The theory curve there is
 Belkin, Hsu and Xu's exact formula with r² the energy the model sees, |β|² p/D (D the largest p),
-and the unseen |β|² (1 - p/D) added to s². Either way the peak is a property of *ridgeless* fitting at the
+and the unseen |β|² (1 - p/D) added to σ². Either way the peak is a property of *ridgeless* fitting at the
 threshold, not of model size.
 
-**What the seed text overstates.** It says overparameterized models do not overfit because
+**What the textbook page overstates.** It says overparameterized models do not overfit because
 gradient descent "consistently finds the good" interpolants. The minimum-norm interpolant is what
 gradient descent finds, and near p = n it is the worst model on this page. And in the
 well-specified linear model (the default) the overparameterized side never beats a small model:
-every interpolant's error is above r² (1 - n/p) + s², while p = 1 scores about s². When the
+every interpolant's error is above r² (1 - n/p) + σ², while p = 1 scores about σ². When the
 small models miss part of the truth it is different: with truth = fixed the error at p = 5n is below
 every underparameterized model's (the "weak features" of Belkin, Hsu, Xu), and with the digits and
 random ReLU or Fourier features (noise 0) the error beyond the threshold falls well below the best

@@ -7,7 +7,7 @@ config (the settings), sweep (every p from one factorization), theory (the close
 from __future__ import annotations
 
 from core import contract
-from core.experiments.double_descent.config import D_SYNTH, N_TEST, SIGNAL_R2, Config
+from core.experiments.double_descent.config import D_SYNTH, LABELS, N_TEST, SIGNAL_R2, Config
 from core.experiments.double_descent.data import draw, random_features, synthetic_target
 from core.experiments.double_descent.figures import make_charts
 from core.experiments.double_descent.run import CURVE_COLUMNS, flops, run, size
@@ -22,7 +22,7 @@ from core.experiments.double_descent.theory import (
 )
 
 __all__ = [
-    "CURVE_COLUMNS", "D_SYNTH", "EXPERIMENT", "N_TEST", "RIDGE_GRID", "SIGNAL_R2", "Config", "belkin_test_mse",
+    "CURVE_COLUMNS", "D_SYNTH", "EXPERIMENT", "LABELS", "N_TEST", "RIDGE_GRID", "SIGNAL_R2", "Config", "belkin_test_mse",
     "draw", "energies", "fit_path", "flops", "grid", "make_charts", "mp_stieltjes", "optimal_ridge",
     "random_features", "ridge_test_mse", "run", "size", "synthetic_target", "theory", "validation_errors",
 ]
@@ -50,4 +50,5 @@ EXPERIMENT = contract.Experiment(
     size=size,
     backend="cpu (float64 LAPACK)",
     presets=PRESETS,
+    labels=LABELS,
 )

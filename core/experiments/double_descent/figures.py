@@ -7,8 +7,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.charts import PALETTE
+from core.charts import PALETTE, log_y
 from core.contract import Figure, Result
+from core.experiments.double_descent.config import LABELS
 
 #: Errors below this fraction of the zero predictor's are drawn as zero, i.e. not on the log axis.
 FLOOR = 1e-6
@@ -35,7 +36,7 @@ def caption(curve: pd.DataFrame) -> str:
     text = ("Left: test error against p/n on a log scale, the median over draws with a band from the 25th to the "
             "75th percentile (the mean, which is what the theory predicts, is in the tooltip and the table). ")
     if theory:
-        text += ("Black dashed: the expected error in closed form (ridgeless: Belkin, Hsu, Xu 2019, exact at this n; "
+        text += ("Dashed: the expected error in closed form (ridgeless: Belkin, Hsu, Xu 2019, exact at this n; "
                  "with a ridge: Hastie et al. 2019, the large-n limit). ")
     valid = curve.dropna(subset=["test_mse_median"])
     at_n = valid[np.isclose(valid["ratio"], 1.0)]
@@ -60,17 +61,16 @@ def _error_chart(curve: pd.DataFrame, null: float) -> alt.LayerChart:
     shown = [i for i, name in enumerate(SERIES) if (long["series"] == name).any()]  # no theory: no legend entry
     domain, colors, dashes = ([seq[i] for i in shown] for seq in (SERIES, COLORS, DASHES))
     x = alt.X("ratio:Q", title="parameters per training point, p/n")
-    y = alt.Y("value:Q", title="mean squared error", scale=alt.Scale(type="log"))
+    y = log_y("value", "mean squared error", values=long["value"])
     lines = alt.Chart(long).mark_line(clip=True).encode(
         x=x, y=y,
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors),
                         legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)),
         strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=dashes), legend=None),
         detail="branch:N",
-        tooltip=["series", "p", alt.Tooltip("ratio:Q", format=".2f"), alt.Tooltip("value:Q", format=".3g"),
-                 alt.Tooltip("test_mse:Q", title="test error, mean of the draws", format=".3g"),
-                 alt.Tooltip("test_mse_q25:Q", title="25th percentile", format=".3g"),
-                 alt.Tooltip("test_mse_q75:Q", title="75th percentile", format=".3g")],
+        tooltip=[alt.Tooltip("series:N", title="curve"), alt.Tooltip("p:Q", title=LABELS["p"]),
+                 alt.Tooltip("ratio:Q", title="p/n", format=".2f"), alt.Tooltip("value:Q", title="error", format=".3g"),
+                 *(alt.Tooltip(f"{c}:Q", title=LABELS[c], format=".3g") for c in ("test_mse", "test_mse_q25", "test_mse_q75"))],
     )
     dots = lines.transform_filter(alt.datum.series == SERIES[0]).mark_point(filled=True, size=25)
     band = curve[np.isfinite(curve["test_mse_q25"]) & (curve["test_mse_q25"] > FLOOR * null)]
@@ -115,7 +115,8 @@ def _norm_chart(curve: pd.DataFrame) -> alt.LayerChart:
     data = curve[np.isfinite(curve["norm"]) & (curve["norm"] > 0)]
     line = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(color=PALETTE.green, size=20), color=PALETTE.green).encode(
         x=alt.X("ratio:Q", title="p/n"),
-        y=alt.Y("norm:Q", title="norm of the fitted weights |w|", scale=alt.Scale(type="log")),
-        tooltip=["p", alt.Tooltip("ratio:Q", format=".2f"), alt.Tooltip("norm:Q", format=".3g")],
+        y=log_y("norm", LABELS["norm"], values=data["norm"]),
+        tooltip=[alt.Tooltip("p:Q", title=LABELS["p"]), alt.Tooltip("ratio:Q", title="p/n", format=".2f"),
+                 alt.Tooltip("norm:Q", title=LABELS["norm"], format=".3g")],
     )
     return alt.layer(line, *_threshold(curve)).properties(width=260, height=340)
