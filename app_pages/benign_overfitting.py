@@ -14,7 +14,7 @@ def textbook_paragraph() -> str:
         "overfitting. Both numbers are artefacts. (1) It standardises the features without an intercept: centring "
         f"the columns makes the rows of X sum to zero, so X has rank {s.centred_rank} = n − 1 and the "
         f"\"interpolant\" cannot fit the mean of y; the train MSE {s.train_mse:.3f} is exactly ȳ² "
-        f"({s.mean_label_squared:.3f}). (2) Its test set is drawn with another seed, hence another true weight "
+        f"({s.mean_label_squared:.3f}). (2) Its test set is drawn with another random seed, hence another true weight "
         f"vector: the test MSE {s.test_mse:.1f} is worse than predicting zero everywhere ({s.test_mean_square:.1f}, "
         "the test labels' mean square). Done correctly on the same draw, the interpolant does fit (train MSE "
         f"{s.correct_train_mse:.0e}) and its excess risk is {s.correct_excess_risk:.1f} of a signal variance of "
@@ -54,7 +54,7 @@ once. It is not necessary: r₀/n only measures the implicit ridge against the t
 bias only in proportion to (κ/(λ + κ))² on the directions the signal occupies. The preset *Spiked, heavier
 tail* has r₀/n = 0.15, yet the bias is under 1% of the signal and the variance under 6% of σ².
 
-**Reading the spectra** (at n = 100, σ = 0.5). *Spiked* (k strong directions, the rest at `weak`):
+**Reading the spectra** (at n = 100, σ = 0.5). *Spiked* (k strong directions, the rest at the weak eigenvalue):
 benign once p is large — the variance falls all along the sweep and ends under 6% of σ². *Isotropic*: not
 benign; the bias r²(1 − n/p) means the interpolant learns only a fraction n/p of the signal, exactly
 Hastie et al.'s curve r²(1 − 1/γ) + σ²/(γ − 1). *Power law* 1/t, t = 1 + i/k: its tail sum grows like

@@ -40,7 +40,7 @@ def test_the_min_norm_solution_interpolates(spiked, isotropic):
         assert result.tables["sweep"]["train_mse"].max() < 1e-18  # measured 3.8e-23 at p = 1.1 n
     caption = bo.make_charts(spiked)[1].caption
     worst = spiked.tables["sweep"]["train_mse"].max()
-    assert f"the largest train MSE over the sweep is {worst:.2g}, against E y^2 = 1.25" in caption
+    assert f"the largest train MSE over the sweep is {worst:.2g}, against E y² = 1.25" in caption
     first = spiked.tables["sweep"].iloc[0]
     assert f"At p = {int(first['p'])}, just above n, the test MSE is {first['excess_risk'] + 0.25:.3g}, off the top" in caption
 
@@ -69,7 +69,7 @@ def test_isotropic_at_large_p_matches_hastie_et_al(isotropic):
     assert m["bias"] == pytest.approx(1 - 1 / 10, rel=0.03)
     assert m["variance"] == pytest.approx(0.25 / 9, rel=0.1)
     assert m["verdict"].startswith("not benign:") and "the bias is 90% of the signal variance" in m["verdict"]
-    assert m["bartlett"].startswith("r0/n = 10,")
+    assert m["bartlett"].startswith("r₀/n = 10,")
 
 
 def test_seeds_setting_isotropic_p_5n_is_not_benign():
@@ -77,7 +77,7 @@ def test_seeds_setting_isotropic_p_5n_is_not_benign():
     # the interpolant learns only about 1/5 of the signal (signal_r2 = 1)
     assert m["bias"] == pytest.approx(0.8, rel=0.05)  # measured 0.78
     assert m["verdict"].startswith("not benign:") and "the bias is 7" in m["verdict"]
-    assert m["bartlett"].startswith("r0/n = 5,")
+    assert m["bartlett"].startswith("r₀/n = 5,")
 
 
 def test_exponential_spectrum_is_harmful():
@@ -89,11 +89,11 @@ def test_exponential_spectrum_is_harmful():
     assert (result.tables["sweep"]["variance"] > 10 * s2).all()  # at every p of the sweep
     assert m["excess_risk"] > m["signal_r2"]  # worse than predicting 0
     assert m["verdict"].startswith("not benign: the variance is 21 times the noise variance")
-    assert "no k has r_k >= n" in m["bartlett"]
+    assert "no k has rₖ ≥ n" in m["bartlett"]
 
 
 def test_heavier_spiked_tail_is_benign_although_bartletts_r0_is_not_small():
-    """Preset "Spiked, heavier tail: benign though r0/n = 0.15"; page: "r₀/n = 0.15, yet the bias is
+    """Preset "Spiked, heavier tail: benign though r₀/n = 0.15"; page: "r₀/n = 0.15, yet the bias is
     under 1% of the signal and the variance under 6% of σ²". The verdict is the measured one, and
     the implicit ridge (tail sum / n) explains the small bias: (κ / (1 + κ))² of the signal."""
     m = EXP.execute(bo.Config(p=10_000, weak=0.001)).metrics
@@ -102,7 +102,7 @@ def test_heavier_spiked_tail_is_benign_although_bartletts_r0_is_not_small():
     assert m["bias"] < 0.01 * m["signal_r2"]  # measured 0.0084
     assert m["variance"] < 0.06 * s2  # measured 0.0137 = 5.5% of s2
     assert m["verdict"].startswith("benign: it interpolates")
-    assert m["bartlett"].startswith("r0/n = 0.15,") and m["bartlett"].endswith("r0/n not small (>= 0.1)")
+    assert m["bartlett"].startswith("r₀/n = 0.15,") and m["bartlett"].endswith("r₀/n not small (≥ 0.1)")
     kappa = m["implicit_ridge"]
     assert kappa == pytest.approx(9995 * 0.001 / 100, rel=0.1)  # measured 0.104 vs tail sum / n = 0.09995
     assert m["bias"] == pytest.approx((kappa / (1 + kappa)) ** 2, rel=0.3)  # measured 0.0084 vs 0.0088

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from core import contract, linear
+from core.charts import PALETTE, log_axis, log_y, words
 from core.contract import ConfigError, Figure, Result, param
 from core.mlp import derive_seed
 
@@ -45,16 +46,19 @@ SPECTRA = ("isotropic", "spiked", "power-law", "bartlett", "exponential")
 @dataclass(frozen=True)
 class Config:
     spectrum: str = param("spiked", "eigenvalues of the feature covariance: all equal; k strong plus many weak; "
-                          "1/t with t = 1 + i/k; Bartlett et al.'s benign example 1/(t log^2(t+1)); or exp(-i/k)",
-                          choices=SPECTRA)
-    n: int = param(100, "training samples", lo=20, hi=200)
-    p: int = param(20000, "features at the end of the sweep (the sweep runs from just above n to p)", lo=30, hi=20000)
+                          "1/t with t = 1 + i/k; Bartlett et al.'s benign example 1/(t log²(t + 1)); or exp(−i/k)",
+                          choices=SPECTRA, label="feature spectrum")
+    n: int = param(100, "training samples", lo=20, hi=200, label="training samples n")
+    p: int = param(20000, "features at the end of the sweep (the sweep runs from just above n to p)", lo=30, hi=20000,
+                   label="largest number of features p")
     k: int = param(5, "strong directions: the spike count, or the scale where the spectrum starts to fall; "
-                   "the true coefficients live on these", lo=1, hi=50)
-    weak: float = param(2e-4, "eigenvalue of each weak direction (spiked spectrum only)", lo=1e-6, hi=1.0, log=True)
-    noise: float = param(0.5, "label noise standard deviation", lo=0.0, hi=2.0, step=0.05)
-    repeats: int = param(5, "independent training sets per p (the spread of the points)", lo=1, hi=10)
-    seed: int = param(0, "random seed for the true coefficients and the data", lo=0, hi=2**31 - 1)
+                   "the true coefficients live on these", lo=1, hi=50, label="strong directions k")
+    weak: float = param(2e-4, "eigenvalue of each weak direction (spiked spectrum only)", lo=1e-6, hi=1.0, log=True,
+                        label="weak eigenvalue (spiked)")
+    noise: float = param(0.5, "label noise standard deviation", lo=0.0, hi=2.0, step=0.05, label="label noise σ")
+    repeats: int = param(5, "independent training sets per p (the spread of the points)", lo=1, hi=10,
+                         label="training sets per p")
+    seed: int = param(0, "random seed for the true coefficients and the data", lo=0, hi=2**31 - 1, label="random seed")
 
     def check(self) -> None:
         if self.p <= self.n + 1:
@@ -248,11 +252,11 @@ def bartlett_conditions(ranks: linear.EffectiveRanks, n: int) -> str:
     r0 only says the implicit ridge (about the tail sum / n) is large next to the top eigenvalue,
     which costs bias when the signal lives there, and not otherwise."""
     if ranks.k_star is None:
-        return f"r0/n = {ranks.r0 / n:.2g}; no k has r_k >= n (the tail is too light to absorb the noise)"
-    ratios = (("r0/n", ranks.r0 / n), ("k*/n", ranks.k_star / n), ("n/R_k*", n / ranks.R_k_star))
+        return f"r₀/n = {ranks.r0 / n:.2g}; no k has rₖ ≥ n (the tail is too light to absorb the noise)"
+    ratios = (("r₀/n", ranks.r0 / n), ("k*/n", ranks.k_star / n), ("n/Rₖ*", n / ranks.R_k_star))
     values = ", ".join(f"{name} = {value:.2g}" for name, value in ratios)
     large = [name for name, value in ratios if value >= SMALL]
-    return f"{values}: " + (f"{' and '.join(large)} not small (>= {SMALL:g})" if large else f"all small (< {SMALL:g})")
+    return f"{values}: " + (f"{' and '.join(large)} not small (≥ {SMALL:g})" if large else f"all small (< {SMALL:g})")
 
 
 def _status(condition: float, config: Config) -> contract.Status:
@@ -268,12 +272,13 @@ def make_charts(result: Result) -> list[Figure]:
     figures = [Figure("Excess risk, bias and variance as p grows (points: simulation, lines: theory)", _risk_chart(result),
                       "risk", "Points: the exact excess risk, bias and variance of each training set (given X, averaged "
                       "over the noise). Lines: the theory (deterministic equivalent; for isotropic features exactly Hastie "
-                      "et al.'s r2(1 - 1/gamma) + s2/(gamma - 1)); the thick pale line is its excess risk, bias + variance. "
-                      "Dashed grey: the noise variance s2; solid grey: the excess risk of always predicting 0. "
+                      "et al.'s r²(1 − 1/γ) + σ²/(γ − 1)), the excess risk dashed on top of its two parts, bias + variance, so "
+                      "it shows where it lies on one of them. Dashed grey: the noise variance σ²; solid grey: the excess "
+                      "risk of always predicting 0. "
                       + _best_text(result))]
     if "sweep" in result.tables:
         figures.append(Figure("It interpolates: train error vs test error", _fit_chart(result), "sweep",
-                              "Train MSE of the min-norm interpolant against its test MSE = excess risk + s2, the mean "
+                              "Train MSE of the min-norm interpolant against its test MSE = excess risk + σ², the mean "
                               "over training sets. " + _fit_text(result)))
     if "spectrum" in result.tables:
         figures.append(Figure("The feature spectrum", _spectrum_chart(result), "spectrum",
@@ -307,7 +312,7 @@ def _fit_text(result: Result) -> str:
         return ""
     sweep = result.tables["sweep"]
     worst = float(sweep["train_mse"].max())
-    text = (f"Here the largest train MSE over the sweep is {worst:.2g}, against E y^2 = "
+    text = (f"Here the largest train MSE over the sweep is {worst:.2g}, against E y² = "
             f"{SIGNAL_R2 + m['noise_var']:.3g} for the labels.")
     first = sweep.iloc[0]
     if first["excess_risk"] + m["noise_var"] > _fit_top(sweep, m["noise_var"]):
@@ -326,12 +331,40 @@ def _verdict_text(m: dict) -> str:
 
 
 TERMS = ["excess_risk", "bias", "variance"]
-TERM_COLORS = alt.Scale(domain=TERMS, range=["#1f77b4", "#ff7f0e", "#2ca02c"])
+#: The legend's words for the risk table's terms and the fit chart's two sets.
+WORDS = {"excess_risk": "excess risk = bias + variance", "bias": "bias (signal lost)",
+         "variance": "variance (noise that reached the predictions)", "train_mse": "train MSE", "test_mse": "test MSE"}
+TERM_COLORS = alt.Scale(domain=[WORDS[t] for t in TERMS], range=[PALETTE.blue, PALETTE.orange, PALETTE.green])
+#: Words for the metrics and table columns, as a reader sees them (comparison table, tooltips).
+LABELS = {
+    "train_mse": "train MSE at the largest p (worst training set)",
+    "excess_risk": "excess risk at the largest p",
+    "bias": "bias at the largest p",
+    "variance": "variance at the largest p",
+    "noise_var": "noise variance σ²",
+    "signal_r2": "signal variance r²",
+    "n": "training samples n",
+    "verdict": "measured verdict",
+    "best_p": "p of the lowest excess risk",
+    "best_excess_risk": "lowest excess risk",
+    "implicit_ridge": "implicit ridge κ",
+    "r0": "effective rank r₀",
+    "k_star": "k*",
+    "R_k_star": "effective rank Rₖ*",
+    "bartlett": "Bartlett et al.'s conditions",
+    "ratio": "p / n",
+    "repeat": "training set",
+    "term": "term",
+    "value": "value",
+    "source": "simulation or theory",
+    "index": "direction i",
+    "eigenvalue": "eigenvalue",
+}
 
 
 def _ratio_x(data: pd.DataFrame) -> alt.X:
-    return alt.X("ratio:Q", title="p / n (log)", scale=alt.Scale(type="log", nice=False,
-                                                               domain=[data["ratio"].min(), data["ratio"].max()]))
+    return log_axis("ratio", "p / n (log)", values=data["ratio"], nice=False,
+                    domain=[data["ratio"].min(), data["ratio"].max()])
 
 
 def _rules(levels: list[tuple[float, str, bool]]) -> list[alt.Chart]:
@@ -340,8 +373,8 @@ def _rules(levels: list[tuple[float, str, bool]]) -> list[alt.Chart]:
     for height, label, dashed in levels:
         frame = pd.DataFrame({"y": [height], "label": [label]})
         base = alt.Chart(frame)
-        charts.append(base.mark_rule(color="grey", strokeDash=[6, 4] if dashed else [1, 0]).encode(y="y:Q"))
-        charts.append(base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="grey").encode(
+        charts.append(base.mark_rule(color=PALETTE.grey, strokeDash=[6, 4] if dashed else [1, 0]).encode(y="y:Q"))
+        charts.append(base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color=PALETTE.dark_grey).encode(
             x=alt.value(0), y="y:Q", text="label:N"))
     return charts
 
@@ -350,20 +383,24 @@ def _risk_chart(result: Result) -> alt.LayerChart:
     data = result.tables["risk"]
     s2 = result.metrics.get("noise_var")
     floor = 1e-4 * (SIGNAL_R2 + (s2 or 0.0))
-    data = data[data["value"] > 0]
+    data = words(data[data["value"] > 0], "term", WORDS)
+    top = max(float(data["value"].max()), SIGNAL_R2) * 1.5
     x = _ratio_x(data)
-    y = alt.Y("value:Q", title="risk above the noise (log)",
-              scale=alt.Scale(type="log", domain=[floor, max(float(data["value"].max()), SIGNAL_R2) * 1.5]))
-    color = alt.Color("term:N", title=None, sort=TERMS, scale=TERM_COLORS)
+    y = log_y("value", "risk above the noise (log)", values=[floor, top], domain=[floor, top])
+    color = alt.Color("term:N", title=None, sort=list(TERM_COLORS.domain), scale=TERM_COLORS,
+                      legend=alt.Legend(orient="bottom", labelLimit=0))
+    tooltip = [alt.Tooltip("p:Q", title="features p"), alt.Tooltip("term:N", title="term"),
+               alt.Tooltip("value:Q", title="value", format=".3g")]
     theory = data[data["source"] == "theory"]
-    total = alt.Chart(theory[theory["term"] == "excess_risk"]).mark_line(strokeWidth=7, opacity=0.35, clip=True).encode(
-        x=x, y=y, color=color)
-    parts = alt.Chart(theory[theory["term"] != "excess_risk"]).mark_line(clip=True).encode(
-        x=x, y=y, color=color, tooltip=["p", "term", alt.Tooltip("value:Q", format=".3g")])
+    total = theory["term"] == WORDS["excess_risk"]
+    # the sum is drawn last and dashed: where it lies on one of its parts both stay visible
+    parts = alt.Chart(theory[~total]).mark_line(strokeWidth=2, clip=True).encode(x=x, y=y, color=color, tooltip=tooltip)
+    whole = alt.Chart(theory[total]).mark_line(strokeWidth=3, strokeDash=[8, 5], clip=True).encode(
+        x=x, y=y, color=color, tooltip=tooltip)
     sim = alt.Chart(data[data["source"] == "simulation"]).mark_point(filled=True, opacity=0.7, clip=True).encode(
-        x=x, y=y, color=color, tooltip=["p", "repeat", "term", alt.Tooltip("value:Q", format=".3g")])
-    levels = [(SIGNAL_R2, "predicting 0", False)] + ([(s2, "noise s2", True)] if s2 else [])
-    return alt.layer(total, parts, sim, *_rules(levels)).properties(height=340)
+        x=x, y=y, color=color, tooltip=[*tooltip, alt.Tooltip("repeat:Q", title=LABELS["repeat"])])
+    levels = [(SIGNAL_R2, "predicting 0", False)] + ([(s2, "noise σ²", True)] if s2 else [])
+    return alt.layer(parts, whole, sim, *_rules(levels)).properties(height=340)
 
 
 def _fit_chart(result: Result) -> alt.LayerChart:
@@ -372,12 +409,15 @@ def _fit_chart(result: Result) -> alt.LayerChart:
     s2 = result.metrics.get("noise_var", 0.0)
     sweep["test_mse"] = sweep["excess_risk"] + s2
     long = sweep.melt(id_vars=["p", "ratio"], value_vars=["train_mse", "test_mse"], var_name="set", value_name="mse")
+    long = words(long, "set", WORDS)
     top = _fit_top(sweep, s2)
+    sets = [WORDS["train_mse"], WORDS["test_mse"]]
     lines = alt.Chart(long).mark_line(point=True, clip=True).encode(
         x=_ratio_x(long), y=alt.Y("mse:Q", title="MSE", scale=alt.Scale(domain=[0, top])),
-        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=["train_mse", "test_mse"], range=["#9467bd", "#1f77b4"])),
-        tooltip=["p", "set", alt.Tooltip("mse:Q", format=".3g")])
-    levels = [(SIGNAL_R2 + s2, "predicting 0", False)] + ([(s2, "noise s2 (the best possible)", True)] if s2 else [])
+        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=sets, range=[PALETTE.purple, PALETTE.blue])),
+        tooltip=[alt.Tooltip("p:Q", title="features p"), alt.Tooltip("set:N", title="set"),
+                 alt.Tooltip("mse:Q", title="MSE", format=".3g")])
+    levels = [(SIGNAL_R2 + s2, "predicting 0", False)] + ([(s2, "noise σ² (the best possible)", True)] if s2 else [])
     return alt.layer(lines, *_rules(levels)).properties(height=260)
 
 
@@ -393,16 +433,18 @@ def _spectrum_chart(result: Result) -> alt.Chart:
     shown = spec.iloc[keep]
     shown = shown[shown["eigenvalue"] > SPECTRUM_FLOOR]  # an exponential tail underflows; below this it is invisible anyway
     return alt.Chart(shown).mark_line().encode(
-        x=alt.X("index:Q", title="direction i (log)", scale=alt.Scale(type="log", nice=False, domain=[1, len(spec)])),
-        y=alt.Y("eigenvalue:Q", title="eigenvalue (log)", scale=alt.Scale(type="log")),
-        tooltip=["index", alt.Tooltip("eigenvalue:Q", format=".3g")]).properties(height=220)
+        x=log_axis("index", "direction i (log)", values=[1, len(spec)], nice=False, domain=[1, len(spec)]),
+        y=log_y("eigenvalue", "eigenvalue (log)", values=shown["eigenvalue"]),
+        color=alt.value(PALETTE.blue),
+        tooltip=[alt.Tooltip("index:Q", title="direction i"), alt.Tooltip("eigenvalue:Q", title="eigenvalue", format=".3g")],
+    ).properties(height=220)
 
 
 #: Named settings that make the point: the page offers them, the warm start computes them.
 PRESETS = {
     "Spiked: benign": {},
-    "Spiked, heavier tail: benign though r0/n = 0.15": {"p": 10_000, "weak": 0.001},
-    "Isotropic, p = 5n (the seed's setting): not benign": {"spectrum": "isotropic", "p": 500, "k": 10, "noise": 0.3},
+    "Spiked, heavier tail: benign though r₀/n = 0.15": {"p": 10_000, "weak": 0.001},
+    "Isotropic, p = 5n (the textbook's setting): not benign": {"spectrum": "isotropic", "p": 500, "k": 10, "noise": 0.3},
     "Power law 1/t: the risk turns up as p grows": {"spectrum": "power-law"},
     "Bartlett et al.'s benign example, at n = 100: not yet": {"spectrum": "bartlett", "k": 1},
     "Exponential: harmful": {"spectrum": "exponential"},
@@ -421,4 +463,5 @@ EXPERIMENT = contract.Experiment(
     size=size,
     backend="cpu (numpy float64)",
     presets=PRESETS,
+    labels=LABELS,
 )
