@@ -6,7 +6,7 @@ from ui import page
 page.render(
     optimization.EXPERIMENT,
     intro=(
-        "Networks of several widths learn the same small regression task (the seed text's: "
+        "Networks of several widths learn the same small regression task (the textbook page's: "
         "y = sin(x1+…+x5) + 0.5 cos(x6+…+x10) + noise) with the same optimizer and step count. "
         "You will see each width's training loss as it trains, then its final train and held-out "
         "test loss against its parameter count."
@@ -21,16 +21,16 @@ part of it. Wide networks are also close to their linearisation around the initi
 conditioned, and gradient descent converges linearly (Du et al. 2019; Allen-Zhu, Li, Song 2019).
 
 **Part of it is only a larger step.** These nets use the standard parameterization (PyTorch's default
-initialisation), in which the tangent kernel grows with the width: at the seed's initial weights its mean
-diagonal is about 3 at width 10 and 30 at width 500. A gradient step moves the function by lr times the
-kernel times the residual, so at one fixed lr the wide net takes a ten times larger step. Set *lr mode* to
-*tuned* (preset *Fair step sizes*): every width then trains at each rate of lr × (0.3, 1, 3, 10, 30) and
+initialisation), in which the tangent kernel grows with the width: at the default initial weights its mean
+diagonal is about 3 at width 10 and 30 at width 500. A gradient step moves the function by the learning rate times
+the kernel times the residual, so at one fixed rate the wide net takes a ten times larger step. Set *learning-rate mode* to
+*tuned* (preset *Fair step sizes*): every width then trains at each rate of the learning rate × (0.3, 1, 3, 10, 30) and
 keeps the one that reaches the threshold first without diverging. At the defaults the ratio of steps to
-the threshold, narrowest over widest, falls from 5.6x at lr 0.01 (1,747 vs 311 steps) to 3.2x (131 vs
+the threshold, narrowest over widest, falls from 5.6x at learning rate 0.01 (1,747 vs 311 steps) to 3.2x (131 vs
 41), and past width 200 the tuned steps hardly change (45 vs 41). Wider still trains faster at a fair
 step size, by about half the factor a fixed rate shows. Widths 10-200 keep the grid's top rate, 0.3;
-0.5 is slower for each of them, and at lr 1 the wide nets diverge within a few steps. Adam has its own
-step-size effect: at lr 0.001 (preset) the ratio is 13x.
+0.5 is slower for each of them, and at 1 the wide nets diverge within a few steps. Adam has its own
+step-size effect: at learning rate 0.001 (preset) the ratio is 13x.
 
 **What the test curve shows, honestly.** The wide networks drive the training loss far below the noise
 floor, so classical reasoning predicts their test loss to explode. It does not: at the defaults it falls

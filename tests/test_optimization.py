@@ -67,12 +67,13 @@ def test_seed_defaults_caption_lists_the_steps_and_the_ratio(seed_result):
     assert list(steps) == [1747, 1016, 541, 311]  # the page's "1,747 vs 311 steps"
     assert seed_result.metrics["steps_ratio"] == pytest.approx(1747 / 311)
     caption = EXP.charts(seed_result)[1].caption
-    assert "Steps to the threshold for widths 10/50/200/500, all at lr 0.01: 1747/1016/541/311 (narrowest/widest 5.6x)" in caption
+    assert ("Steps to the threshold for widths 10/50/200/500, all at learning rate 0.01: 1747/1016/541/311 "
+            "(narrowest/widest 5.6x)") in caption
     assert "Here wider nets end lower" in EXP.charts(seed_result)[0].caption
 
 
 def test_a_fixed_rate_is_a_larger_step_for_a_wider_net():
-    """Page: "the tangent kernel grows with the width: at the seed's initial weights its mean
+    """Page: "the tangent kernel grows with the width: at the default initial weights its mean
     diagonal is about 3 at width 10 and 30 at width 500 ... the wide net takes a ten times larger
     step"."""
     config = optimization.Config()
@@ -87,7 +88,7 @@ def test_a_fixed_rate_is_a_larger_step_for_a_wider_net():
 
 
 def test_tuned_rates_shrink_the_gap_but_do_not_remove_it(seed_result, tuned):
-    """Page: "the ratio of steps to the threshold, narrowest over widest, falls from 5.6x at lr 0.01
+    """Page: "the ratio of steps to the threshold, narrowest over widest, falls from 5.6x at learning rate 0.01
     (1,747 vs 311 steps) to 3.2x (131 vs 41), and past width 200 the tuned steps hardly change (45 vs
     41). Wider still trains faster at a fair step size, by about half the factor a fixed rate shows.
     Widths 10-200 keep the grid's top rate, 0.3"."""
@@ -101,8 +102,8 @@ def test_tuned_rates_shrink_the_gap_but_do_not_remove_it(seed_result, tuned):
     assert m["steps_ratio"] > 2  # the effect remains
     assert steps[200] / steps[500] < 1.15
     caption = EXP.charts(tuned)[1].caption
-    assert ("Steps to the threshold for widths 10/50/200/500, each at its best rate (lr 0.3/0.3/0.3/0.1): "
-            "131/56/45/41 (narrowest/widest 3.2x); all at lr 0.01: 1747/1016/541/311 (5.6x).") in caption
+    assert ("Steps to the threshold for widths 10/50/200/500, each at its best rate (learning rate 0.3/0.3/0.3/0.1): "
+            "131/56/45/41 (narrowest/widest 3.2x); all at learning rate 0.01: 1747/1016/541/311 (5.6x).") in caption
     assert "Widths 10, 50, 200 kept the grid's largest rate (0.3); a larger one might be faster still." in caption
 
 
@@ -165,13 +166,13 @@ def test_two_input_dimensions_every_width_beats_the_mean():
 
 
 def test_adam_preset_ratio():
-    """Page: "Adam has its own step-size effect: at lr 0.001 (preset) the ratio is 13x"."""
+    """Page: "Adam has its own step-size effect: at learning rate 0.001 (preset) the ratio is 13x"."""
     result = EXP.execute(optimization.Config(optimizer="adam", lr=0.001))
     assert f"{result.metrics['steps_ratio']:.2g}" == "13"  # measured 248 vs 19 steps
 
 
 def test_too_large_a_rate_preset_diverges_within_a_few_steps():
-    """Preset "Too large a learning rate (diverges)"; page: "at lr 1 the wide nets diverge within a
+    """Preset "Too large a learning rate (diverges)"; page: "at 1 the wide nets diverge within a
     few steps"."""
     result = EXP.execute(optimization.Config(lr=1.0))
     status = result.metrics["status"]

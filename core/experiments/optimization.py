@@ -18,12 +18,16 @@ import pandas as pd
 import torch
 
 from core import charts, contract, mlp
+from core.charts import PALETTE
 from core.contract import Figure, Result, param
 from core.data import regression_task
 
 N_TEST = 1000
 CHUNK = 50
 P_OVER_N = alt.Tooltip("p_over_n:Q", title="p/n", format=".3g")
+WIDTH = alt.Tooltip("width:O", title="hidden units")
+PARAMS = alt.Tooltip("params:Q", title="parameters", format=",")
+LR = alt.Tooltip("lr:Q", title="learning rate", format="g")
 #: The tuned grid, as multiples of ``lr``: one step below and three above, because in the standard
 #: parameterization the fastest stable rate at these widths is 10-30 times the seed's 0.01 (measured:
 #: best 0.3 for widths 10-200, 0.1 for 500; at 1 every width blows up). Five rates keep the seed's
@@ -32,23 +36,50 @@ LR_FACTORS = (0.3, 1.0, 3.0, 10.0, 30.0)
 LR_MODES = ("fixed", "tuned")
 CURVE_COLUMNS = ["width", "params", "repeat", "step", "loss"]
 SUMMARY_COLUMNS = ["width", "params", "p_over_n", "lr", "repeat", "final_loss", "test_loss", "converged_step"]
+#: Words for the metrics and table columns, as a reader sees them (comparison table, tooltips).
+LABELS = {
+    "noise_floor": "label-noise floor σ²",
+    "baseline_test_mse": "test loss of predicting the mean",
+    "steps_ratio": "steps to the threshold, narrowest / widest",
+    "steps_ratio_at_lr": "the same, every width at the base learning rate",
+    "width": "hidden units",
+    "params": "parameters",
+    "p_over_n": "p/n",
+    "lr": "learning rate",
+    "repeat": "network",
+    "step": "training step",
+    "loss": "training loss",
+    "final_loss": "final training loss",
+    "test_loss": "test loss",
+    "converged_step": "first step below the threshold",
+    "mean_converged_step": "mean first step below the threshold",
+    "diverged_by_step": "diverged by step",
+    "chosen": "rate kept",
+}
+#: The legend's words for the summary chart's two sets.
+SETS = {"train": "final training loss", "test": "held-out test loss"}
 
 
 @dataclass(frozen=True)
 class Config:
-    widths: tuple[int, ...] = param((10, 50, 200, 500), "hidden units per layer, one network per width", lo=1, hi=2000, max_len=8)
-    depth: int = param(2, "hidden layers", lo=1, hi=6)
-    n: int = param(100, "training samples", lo=20, hi=2000)
-    d: int = param(20, "input dimensions (the target uses the first 10)", lo=1, hi=100)
-    noise: float = param(0.1, "label noise standard deviation", lo=0.0, hi=1.0, step=0.01)
-    steps: int = param(2000, "full-batch training steps", lo=100, hi=5000, step=100)
-    lr: float = param(0.01, "learning rate (tuned mode: the grid is lr x 0.3, 1, 3, 10, 30)", lo=1e-4, hi=1.0, log=True)
-    lr_mode: str = param("fixed", "fixed: every width at lr; tuned: each width at the rate of the grid around lr that "
-                         "reaches the threshold first without diverging (costs five runs)", choices=LR_MODES)
-    optimizer: str = param("sgd", "full-batch gradient descent or Adam", choices=("sgd", "adam"))
-    threshold: float = param(0.05, "training loss that counts as converged", lo=1e-4, hi=1.0, log=True)
-    repeats: int = param(1, "networks per width, from different initial seeds", lo=1, hi=8)
-    seed: int = param(42, "random seed for data and initialisation", lo=0, hi=2**31 - 1)
+    widths: tuple[int, ...] = param((10, 50, 200, 500), "hidden units per layer, one network per width", lo=1, hi=2000,
+                                    max_len=8, label="widths (hidden units per layer)")
+    depth: int = param(2, "hidden layers", lo=1, hi=6, label="hidden layers")
+    n: int = param(100, "training samples", lo=20, hi=2000, label="training samples n")
+    d: int = param(20, "input dimensions (the target uses the first 10)", lo=1, hi=100, label="input dimensions d")
+    noise: float = param(0.1, "label noise standard deviation", lo=0.0, hi=1.0, step=0.01, label="label noise σ")
+    steps: int = param(2000, "full-batch training steps", lo=100, hi=5000, step=100, label="training steps")
+    lr: float = param(0.01, "learning rate (tuned mode: the grid is this rate × 0.3, 1, 3, 10, 30)", lo=1e-4, hi=1.0,
+                      log=True, label="learning rate")
+    lr_mode: str = param("fixed", "fixed: every width at the learning rate; tuned: each width at the rate of the grid "
+                         "around it that reaches the threshold first without diverging (costs five runs)",
+                         choices=LR_MODES, label="learning-rate mode")
+    optimizer: str = param("sgd", "full-batch gradient descent or Adam", choices=("sgd", "adam"), label="optimizer")
+    threshold: float = param(0.05, "training loss that counts as converged", lo=1e-4, hi=1.0, log=True,
+                             label="loss threshold")
+    repeats: int = param(1, "networks per width, each from its own random initial weights", lo=1, hi=8,
+                         label="networks per width")
+    seed: int = param(42, "random seed for data and initialisation", lo=0, hi=2**31 - 1, label="random seed")
 
 
 def sizes(config: Config, width: int) -> tuple[int, ...]:
@@ -323,7 +354,7 @@ def make_charts(result: Result) -> list[Figure]:
     tuned = "grid" in tables
     figures = [Figure("Training loss while it trains", _curve_chart(tables["curves"]), "curves",
                       "Full-batch training loss per width (log scale)"
-                      + (", each width at the rate it kept (column lr of the summary). " if tuned else ". ")
+                      + (", each width at the rate it kept (the summary table's lr column). " if tuned else ". ")
                       + _final_text(result))]
     if "summary" in tables and len(tables["summary"]):
         figures.append(Figure("After training: loss and speed vs parameter count", _summary_chart(result),
@@ -335,7 +366,7 @@ def make_charts(result: Result) -> list[Figure]:
         figures.append(Figure("The learning-rate grid: steps to the threshold at every rate", _grid_chart(tables["grid"]),
                               "grid", "Mean first step below the threshold for every width and rate of the grid; the "
                               "large points are the rates kept. A rate missing for a width never got there in the steps "
-                              "run, or diverged (the table's diverged_by_step)."))
+                              "run, or diverged (the grid table's diverged_by_step column)."))
     return figures
 
 
@@ -391,14 +422,15 @@ def _speed_text(result: Result) -> str:
     ratio_text = f" (narrowest/widest {ratio:.2g}x)" if ratio is not None else ""
     if "grid" not in result.tables:
         lr = summary["lr"].iloc[0]
-        return (f"Steps to the threshold for widths {widths}, all at lr {lr:g}: {_listed(steps, '.0f')}{ratio_text}. "
-                f"One rate for all is not an equal step for all; lr mode tuned gives each width its best rate.")
+        return (f"Steps to the threshold for widths {widths}, all at learning rate {lr:g}: {_listed(steps, '.0f')}"
+                f"{ratio_text}. One rate for all is not an equal step for all; the learning-rate mode tuned gives each "
+                "width its best rate.")
     grid = result.tables["grid"]
     base = grid[grid["lr"] == _base_lr(result)].set_index("width")["mean_converged_step"]
     base_ratio = m.get("steps_ratio_at_lr")
     kept = _by_width(summary, "lr")
-    text = (f"Steps to the threshold for widths {widths}, each at its best rate (lr {_listed(kept, 'g')}): "
-            f"{_listed(steps, '.0f')}{ratio_text}; all at lr {_base_lr(result):g}: "
+    text = (f"Steps to the threshold for widths {widths}, each at its best rate (learning rate {_listed(kept, 'g')}): "
+            f"{_listed(steps, '.0f')}{ratio_text}; all at learning rate {_base_lr(result):g}: "
             f"{_listed(base.reindex(steps.index), '.0f')}"
             + (f" ({base_ratio:.2g}x)." if base_ratio is not None else "."))
     top = grid["lr"].max()
@@ -419,10 +451,11 @@ def _curve_chart(curves: pd.DataFrame) -> alt.Chart:
     data = charts.thin_steps(curves[curves["loss"] > 0])
     mean = data.groupby(["width", "params", "step"], as_index=False)["loss"].mean()
     return alt.Chart(mean).mark_line().encode(
-        x=alt.X("step:Q", title="step"),
-        y=charts.log_y("loss", "training loss (MSE)"),
-        color=alt.Color("width:O", title="width", scale=alt.Scale(scheme="viridis")),
-        tooltip=["width", "params", "step", alt.Tooltip("loss:Q", format=".3g")],
+        x=alt.X("step:Q", title="training step"),
+        y=charts.log_y("loss", "training loss (MSE)", values=mean["loss"]),
+        color=alt.Color("width:O", title="hidden units", scale=alt.Scale(scheme=charts.ORDERED)),
+        tooltip=[WIDTH, PARAMS, alt.Tooltip("step:Q", title="training step"),
+                 alt.Tooltip("loss:Q", title="training loss", format=".3g")],
     ).properties(height=320)
 
 
@@ -431,18 +464,23 @@ def _summary_chart(result: Result) -> alt.HConcatChart:
     agg = summary.groupby(["width", "params", "p_over_n", "lr"], as_index=False).agg(
         train=("final_loss", "mean"), test=("test_loss", "mean"), converged_step=("converged_step", "mean"))
     long = agg.melt(id_vars=["width", "params", "p_over_n", "lr"], value_vars=["train", "test"], var_name="set", value_name="loss")
-    losses = alt.Chart(long).mark_line(point=True).encode(
-        x=charts.log_axis("params", "parameters"),
-        y=charts.log_y("loss", "final loss (MSE)"),
-        color=alt.Color("set:N", title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=["width", "params", P_OVER_N, "lr", "set", alt.Tooltip("loss:Q", format=".3g")],
-    )
+    long = charts.words(long, "set", SETS)
     refs = pd.DataFrame({"loss": [result.metrics["noise_floor"], result.metrics["baseline_test_mse"]],
                          "reference": ["label-noise floor", "predict the mean"]})
-    rules = alt.Chart(refs[refs["loss"] > 0]).mark_rule(color="grey").encode(
-        y="loss:Q", strokeDash=alt.StrokeDash("reference:N", scale=alt.Scale(range=[[2, 2], [6, 3]]), title=None,
+    shown = long["loss"][long["loss"] > 0]
+    y = charts.log_y("loss", "final loss (MSE)", values=[*shown, *refs["loss"][refs["loss"] > 0]])
+    losses = alt.Chart(long).mark_line(point=True).encode(
+        x=charts.log_axis("params", "parameters", values=long["params"]),
+        y=y,
+        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=list(SETS.values()), range=[PALETTE.purple, PALETTE.blue]),
+                        legend=alt.Legend(orient="bottom", labelLimit=0)),
+        tooltip=[WIDTH, PARAMS, P_OVER_N, LR, alt.Tooltip("set:N", title="set"),
+                 alt.Tooltip("loss:Q", title="loss", format=".3g")],
+    )
+    rules = alt.Chart(refs[refs["loss"] > 0]).mark_rule(color=PALETTE.grey).encode(
+        y=y, strokeDash=alt.StrokeDash("reference:N", scale=alt.Scale(range=[[2, 2], [6, 3]]), title=None,
                                               legend=alt.Legend(orient="bottom")),
-        tooltip=["reference", alt.Tooltip("loss:Q", format=".3g")])
+        tooltip=[alt.Tooltip("reference:N", title="reference"), alt.Tooltip("loss:Q", title="loss", format=".3g")])
     losses = alt.layer(losses, rules).resolve_scale(strokeDash="independent").properties(width=300, height=260)
     return alt.hconcat(losses, _speed_chart(agg))
 
@@ -453,34 +491,36 @@ def _speed_chart(agg: pd.DataFrame) -> alt.Chart:
     crossed = agg.dropna(subset=["converged_step"])
     if crossed.empty:
         note = pd.DataFrame({"text": ["No width reached the threshold\nin the steps run: raise steps or lr,\nor the threshold"]})
-        return alt.Chart(note).mark_text(fontSize=13, color="#d62728", lineBreak="\n", lineHeight=20).encode(
+        return alt.Chart(note).mark_text(fontSize=13, color=PALETTE.red, lineBreak="\n", lineHeight=20).encode(
             text="text:N", x=alt.value(150), y=alt.value(110)).properties(width=300, height=260, title="steps to threshold")
-    return alt.Chart(crossed).mark_line(point=True, color="#d62728").encode(
-        x=charts.log_axis("params", "parameters"),
+    return alt.Chart(crossed).mark_line(point=True, color=PALETTE.red).encode(
+        x=charts.log_axis("params", "parameters", values=crossed["params"]),
         y=alt.Y("converged_step:Q", title="steps to threshold"),
-        tooltip=["width", "params", P_OVER_N, "lr", "converged_step"],
+        tooltip=[WIDTH, PARAMS, P_OVER_N, LR, alt.Tooltip("converged_step:Q", title=LABELS["converged_step"], format=".0f")],
     ).properties(width=300, height=260)
 
 
 def _grid_chart(grid: pd.DataFrame) -> alt.LayerChart:
     data = grid.dropna(subset=["mean_converged_step"]).astype({"mean_converged_step": float, "final_loss": float})
     base = alt.Chart(data).encode(
-        x=alt.X("lr:Q", title="learning rate (log)", scale=alt.Scale(type="log")),
-        y=alt.Y("mean_converged_step:Q", title="steps to threshold (log)", scale=alt.Scale(type="log")),
-        color=alt.Color("width:O", title="width", scale=alt.Scale(scheme="viridis")),
-        tooltip=["width", "lr", "mean_converged_step", alt.Tooltip("final_loss:Q", format=".3g"), "chosen"])
+        x=charts.log_axis("lr", "learning rate (log)", values=data["lr"]),
+        y=charts.log_y("mean_converged_step", "steps to threshold (log)", values=data["mean_converged_step"]),
+        color=alt.Color("width:O", title="hidden units", scale=alt.Scale(scheme=charts.ORDERED)),
+        tooltip=[WIDTH, LR, alt.Tooltip("mean_converged_step:Q", title=LABELS["mean_converged_step"], format=".0f"),
+                 alt.Tooltip("final_loss:Q", title=LABELS["final_loss"], format=".3g"),
+                 alt.Tooltip("chosen:N", title=LABELS["chosen"])])
     return alt.layer(base.mark_line(point=True), base.transform_filter(alt.datum.chosen).mark_point(size=160, filled=True)
                      ).properties(height=300)
 
 
 #: Named settings that make the point: the page offers them, the warm start computes them.
 PRESETS = {
-    "The seed's setting": {},
+    "The textbook's setting": {},
     "Fair step sizes: each width at its best rate": {"lr_mode": "tuned"},
     "Two input dimensions: every width beats the mean": {"d": 2},
     "Adam instead of SGD": {"optimizer": "adam", "lr": 0.001},
     "Too large a learning rate (diverges)": {"lr": 1.0},
-    "Three seeds per width": {"repeats": 3, "steps": 1000},
+    "Three networks per width": {"repeats": 3, "steps": 1000},
 }
 
 EXPERIMENT = contract.Experiment(
@@ -495,4 +535,5 @@ EXPERIMENT = contract.Experiment(
     charts=make_charts,
     size=size,
     presets=PRESETS,
+    labels=LABELS,
 )
