@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import contract
+from core import contract, repair
 from core.contract import ConfigError, Param
 
 #: Integer ranges wider than this get a number box instead of a slider (a seed, say).
@@ -34,6 +34,28 @@ def correct_url(fields: list[Param]) -> list[str]:
     return notices
 
 
+def correct_rules(experiment: contract.Experiment) -> list[str]:
+    """Open a link whose values are each valid but break a rule between fields or the compute
+    budget at the nearest setting that runs, and say what was changed.
+
+    Called right after ``correct_url`` on a page's first run, before the widgets exist: the link's
+    values (as corrected there) make the Config; each changed field goes into both the session
+    state and the address bar, so the widget, the chart and a copied link agree.
+    """
+    values = {}
+    for p in contract.params(experiment.config):
+        given = st.query_params.get_all(p.name)
+        values[p.name] = checked(p, given[-1])[0] if given else p.default
+    config = experiment.config(**values)
+    repaired, notices = repair.nearest_setting(experiment, config)
+    for p in contract.params(experiment.config):
+        value = getattr(repaired, p.name)
+        if value != getattr(config, p.name):
+            st.session_state[p.name] = widget_value(p, value)
+            st.query_params[p.name] = contract.to_text(value)
+    return notices
+
+
 def checked(p: Param, raw: Any) -> tuple[Any, str | None]:
     """The value to use for ``raw``: itself when valid, else the nearest valid one and a notice."""
     try:
@@ -50,14 +72,15 @@ def widget_value(p: Param, value: Any) -> Any:
 
 def control(p: Param, container: Any = st) -> Any:
     """One widget for one field, bound to the URL; returns the raw widget value."""
-    kwargs: dict[str, Any] = {"key": p.name, "help": p.help, "bind": "query-params"}
-    if p.name not in st.session_state:
-        kwargs["value" if p.kind is not str else "index"] = widget_value(p, p.default)
+    # The field's default is always the widget's default (also when session state holds a value):
+    # Streamlit keeps a bound widget out of the address bar while it equals that default, so a
+    # link holds only what differs, also after a preset has set every control.
+    kwargs: dict[str, Any] = {"key": p.name, "help": p.help, "bind": "query-params",
+                              "value" if p.kind is not str else "index": widget_value(p, p.default)}
     label = p.label
     if p.choices:
         kwargs.pop("value", None)
-        if "index" in kwargs:
-            kwargs["index"] = p.choices.index(p.default)
+        kwargs["index"] = p.choices.index(p.default)
         return container.selectbox(label, p.choices, **kwargs)
     if p.kind is bool:
         return container.toggle(label, **kwargs)
