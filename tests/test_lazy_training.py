@@ -1,5 +1,7 @@
 """Lazy training: the NTK is computed right (exactly, and fast), converges to its infinite-width
-limit, and the width sweep shows the n^-1/2 weight movement of NTK parameterization."""
+limit, and the width sweep shows the n^-1/2 weight movement of NTK parameterization; the output
+scale α goes from rich (the kernel moves, the test error is several times lower) to lazy (kernel
+regression with the initial kernel)."""
 
 import json
 
@@ -12,6 +14,8 @@ from core import cli, contract, mlp, ntk
 from core.experiments import lazy_training as lt
 
 EXP = lt.EXPERIMENT
+#: A cheap output-scale sweep for tests about something else (the default one trains 5 nets x 1000 steps).
+CHEAP_SCALE = {"alphas": (1, 16), "scale_width": 32, "scale_n": 32, "scale_steps": 50}
 
 
 def _inputs(n=64, d=10, seed=1):
@@ -149,28 +153,121 @@ def test_widest_net_computes_kernel_regression_with_the_analytic_ntk(runs):
     assert _deviation(runs["mup"].tables["function"], "width 4096") > 2 * wide
 
 
+# --- the output scale: lazy against rich --------------------------------------------------------
+
+def test_kernel_alignment_exact_values():
+    """1 for the target's own kernel y yᵀ (any offset of y), 1/sqrt(n − 1) for the identity."""
+    y = torch.as_tensor(np.random.default_rng(0).normal(size=(12, 1)))
+    assert lt.kernel_alignment(y @ y.T, y) == pytest.approx(1.0, rel=1e-12)
+    assert lt.kernel_alignment(y @ y.T + 5.0, y + 3) == pytest.approx(1.0, rel=1e-12)  # offsets are centred away
+    assert lt.kernel_alignment(torch.eye(12, dtype=torch.float64), y) == pytest.approx(11**-0.5, rel=1e-12)
+
+
+def test_ridge_task_is_standardised_and_depends_on_one_direction():
+    x, y, x_test, y_test = lt.teacher_task(4000, seed=5)
+    assert x.shape == (4000, lt.TEACHER_D) and x_test.shape == (lt.scale.TEST_N, lt.TEACHER_D)
+    for target in (y, y_test):  # standardised: a test MSE of 1 is what predicting the mean scores
+        assert abs(float(target.mean())) < 0.06 and abs(float(target.var()) - 1) < 0.08
+    # y = |<u, x>| standardised: u is the top eigenvector of E[y x xᵀ] (the ridge's curvature), and
+    # the target computed from the estimate matches it on held-out inputs
+    u = torch.linalg.eigh((x * y).T @ x / len(x)).eigenvectors[:, -1]
+    refit = lt.scale.ridge(x_test @ u)
+    assert float(torch.corrcoef(torch.stack([refit, y_test[:, 0]]))[0, 1]) > 0.97
+
+
+@pytest.fixture(scope="module")
+def sweep(runs):
+    """The default output-scale sweep (it does not depend on the width sweep's parameterization)."""
+    result = runs["ntk"]
+    return result.tables["scale_sweep"].set_index("alpha"), result.metrics
+
+
+def test_largest_scale_is_kernel_regression_with_the_initial_kernel(sweep):
+    table, m = sweep
+    lazy = table.loc[max(lt.Config().alphas)]
+    assert abs(lazy["test_mse"] / m["kernel_test_mse"] - 1) < 0.10  # seen -0.6%: 0.554 against 0.557
+    # the kernel leaves about half the target's variance unexplained at n = 256 < d² (seen 0.557)
+    assert 0.4 < m["kernel_test_mse"] < 0.7
+
+
+def test_rich_end_moves_the_kernel_far_more_and_generalises_several_times_better(sweep):
+    table, m = sweep
+    rich, lazy = table.loc[min(lt.Config().alphas)], table.loc[max(lt.Config().alphas)]
+    assert rich["rel_kernel_change"] >= 100 * lazy["rel_kernel_change"]  # seen 4.1 against 0.0069: 590 times
+    assert rich["test_mse"] * 3 < m["kernel_test_mse"]  # the direction: rich is lower, seen 0.111 against 0.557
+    assert rich["test_mse"] * 3 < lazy["test_mse"]
+    assert table["test_mse"].is_monotonic_increasing  # seen 0.111, 0.184, 0.398, 0.537, 0.554
+    assert table["train_mse"].max() < 0.02  # every scale fits the training set (seen at most 0.0095)
+
+
+def test_rich_kernel_aligns_with_the_target_and_the_lazy_one_does_not(sweep):
+    table, m = sweep
+    rich, lazy = table.loc[min(lt.Config().alphas)], table.loc[max(lt.Config().alphas)]
+    assert rich["kernel_alignment"] > 2 * m["initial_alignment"]  # seen 0.106 against 0.037
+    assert abs(lazy["kernel_alignment"] / m["initial_alignment"] - 1) < 0.1  # seen 0.0369 against 0.0370
+
+
+def test_caption_states_this_runs_numbers_and_direction(runs, sweep):
+    table, m = sweep
+    caption = lt.make_charts(runs["ntk"])[2].caption
+    rich, lazy = table.iloc[0], table.iloc[-1]
+    assert f"reaches test MSE {lazy['test_mse']:.3g} against the kernel's {m['kernel_test_mse']:.3g}" in caption
+    assert f"{m['kernel_test_mse'] / rich['test_mse']:.1f} times lower than the lazy limit" in caption
+
+
+def test_scale_sqrt_width_takes_the_ntk_parameterization_steps():
+    """The docstring's and the page's claim: a μP net at α = √width trained on f₀ + y/α computes the
+    same α (f − f₀) as the NTK-parameterized net (same draw) trained on f₀ + y, moving every weight
+    by the same step (its read-out bias, unscaled in μP's forward pass, by 1/√width of it); at
+    α = √width / 2 it does not. After 20 steps of a two-hidden-layer net, in float64."""
+    config = lt.Config(scale_width=64, scale_n=32, depth=2)
+    x, y, x_test, _ = lt.teacher_task(config.scale_n, seed=3)
+    shape = lt.scale.sizes(config)
+
+    def trained(parameterization: str, alpha: float) -> tuple[list[torch.Tensor], torch.Tensor]:
+        stack = mlp.init_parameterized(shape, [7], parameterization, dtype=torch.float64)
+        start, f0 = [p.clone() for p in stack.params()], mlp.predict(stack, x_test)
+        mlp.Trainer(stack, x, mlp.predict(stack, x) + y / alpha, lr=0.5, optimizer="sgd", steps=20).advance(20)
+        return [p - p0 for p, p0 in zip(stack.params(), start)], alpha * (mlp.predict(stack, x_test) - f0)
+
+    def gap(a: torch.Tensor, b: torch.Tensor) -> float:
+        return float((a - b).abs().max() / b.abs().max())
+
+    ntk_steps, ntk_function = trained("ntk", 1.0)
+    assert min(float(t.abs().max()) for t in ntk_steps) > 1e-4  # every tensor moved
+    mup_steps, mup_function = trained("mup", 8.0)  # 8 = sqrt(64)
+    assert max(gap(a, b) for a, b in zip(mup_steps[:-1], ntk_steps[:-1])) < 1e-9  # seen 1e-14
+    assert gap(mup_steps[-1] * 8, ntk_steps[-1]) < 1e-9 and gap(mup_function, ntk_function) < 1e-9
+    half_steps, half_function = trained("mup", 4.0)
+    assert gap(half_steps[0], ntk_steps[0]) > 0.5 and gap(half_function, ntk_function) > 0.1  # seen 1.1
+
+
 def test_tables_have_the_contract_columns(runs):
     r = runs["ntk"]
     assert list(r.tables["movement"].columns) == ["width", "rel_weight_change", "rel_kernel_change", "train_loss"]
     assert list(r.tables["function"].columns) == ["angle", "model", "prediction"]
+    assert list(r.tables["scale_sweep"].columns) == ["alpha", "test_mse", "rel_kernel_change", "kernel_alignment",
+                                                     "train_mse"]
+    assert list(r.tables["scale_sweep"]["alpha"]) == list(lt.Config().alphas)
     assert list(r.tables["movement"]["width"]) == list(lt.Config().widths)
     assert set(r.tables["function"]["model"]) == {"target", "training data", lt.KERNEL_MODEL,
                                                   "width 16", "width 256", "width 4096"}
     for key in contract.COST_METRICS:
         assert key in r.metrics
     assert r.metrics["params"] == 10 * 4096 + 4096 + 4096 + 1
-    assert len(lt.make_charts(r)) == 2
+    assert len(lt.make_charts(r)) == 3
 
 
 def test_same_config_same_numbers():
-    config = lt.Config(widths=(16, 64), steps=30, n=16)
+    config = lt.Config(widths=(16, 64), steps=30, n=16, **CHEAP_SCALE)
     a, b = EXP.execute(config), EXP.execute(config)
-    pd.testing.assert_frame_equal(a.tables["movement"], b.tables["movement"])
-    pd.testing.assert_frame_equal(a.tables["function"], b.tables["function"])
+    for table in ("movement", "function", "scale_sweep"):
+        pd.testing.assert_frame_equal(a.tables[table], b.tables[table])
+    assert a.metrics["kernel_test_mse"] == b.metrics["kernel_test_mse"]
 
 
 def test_divergence_is_reported_and_the_rest_kept():
-    result = EXP.execute(lt.Config(widths=(16, 64), steps=100, n=16, lr=4.0))
+    result = EXP.execute(lt.Config(widths=(16, 64), steps=100, n=16, lr=4.0, **CHEAP_SCALE))
     assert result.metrics["status"].startswith("diverged at step ")
     assert "lr=1" in result.metrics["status"]
     assert len(result.tables["movement"]) == 2
@@ -183,27 +280,45 @@ def test_progress_streams_partial_tables_the_charts_can_draw():
         seen.append(fraction)
         assert lt.make_charts(contract.Result({}, dict(tables)))
 
-    EXP.execute(lt.Config(widths=(16, 32, 64), steps=20, n=16), progress=progress)
-    assert seen == sorted(seen) and len(seen) == 3
+    EXP.execute(lt.Config(widths=(16, 32, 64), steps=20, n=16, **CHEAP_SCALE), progress=progress)
+    # every width, the function view, every output scale; the last report is the whole run
+    assert seen == sorted(seen) and len(seen) == 3 + 1 + 2 and seen[-1] == 1.0
 
 
 def test_a_single_width_is_refused():
     with pytest.raises(contract.ConfigError, match="widths: give at least two widths"):
         EXP.execute(contract.make_config(lt.Config, {"widths": "64"}))
+    with pytest.raises(contract.ConfigError, match="alphas: give at least two output scales"):
+        EXP.execute(contract.make_config(lt.Config, {"alphas": "16"}))
+
+
+def test_output_scales_are_canonical_like_the_widths():
+    """A set, read back sorted and without repeats, as the widths: the default is written that way
+    (check_declarations) and any spelling of the same scales is the same Config (one cache key)."""
+    field = {p.name: p for p in contract.params(lt.Config)}["alphas"]
+    assert not field.ordered and field.kind is tuple
+    assert contract.coerce(field, lt.Config().alphas) == lt.Config().alphas
+    assert contract.make_config(lt.Config, {"alphas": "256, 1,16, 4, 64,4"}) == lt.Config()
+    assert EXP.label("alphas") == "output scales α" and EXP.label("kernel_test_mse").startswith("test MSE of kernel")
 
 
 def test_cli_json(capsys):
-    assert cli.main(["run", "lazy-training", "--set", "widths=16,32", "steps=20", "n=16", "--format", "json"]) == 0
+    cheap = [f"{k}={contract.to_text(v)}" for k, v in CHEAP_SCALE.items()]
+    assert cli.main(["run", "lazy-training", "--set", "widths=16,32", "steps=20", "n=16", *cheap, "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["experiment"] == "lazy-training"
     assert [row["width"] for row in payload["tables"]["movement"]] == [16, 32]
-    assert {"weight_change_slope", "kernel_change_slope", "ntk_rel_error"} <= set(payload["metrics"])
+    assert [row["alpha"] for row in payload["tables"]["scale_sweep"]] == [1, 16]
+    assert {"weight_change_slope", "kernel_change_slope", "ntk_rel_error", "kernel_test_mse",
+            "initial_alignment"} <= set(payload["metrics"])
 
 
 @pytest.mark.parametrize("setting,fragment", [
     ("depth=5", "depth: 5 is out of range"),
     ("parameterization=mf", "parameterization: 'mf' is not allowed"),
     ("widths=8192", "widths: 8192 is out of range"),
+    ("alphas=0,1", "alphas: 0 is out of range"),
+    ("alphas=0.5,1", "alphas: '0.5,1' is not valid"),
 ])
 def test_cli_bad_input_exits_2(setting, fragment, capsys):
     assert cli.main(["run", "lazy-training", "--set", setting]) == 2

@@ -1,20 +1,22 @@
-"""Lazy training: the wider the network, the less each weight and the tangent kernel move, and the
+"""The width sweep: the wider the network, the less each weight and the tangent kernel move, and the
 trained network becomes kernel regression with the (analytic) neural tangent kernel."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import torch
 
-from core import contract, mlp, ntk
-from core.contract import ConfigError, Figure, Result, param
+from core import mlp, ntk
+from core.charts import PALETTE
+from core.contract import Figure
 from core.data import regression_task
+from core.experiments.lazy_training.config import Config, sizes
 
 #: The 1-D task of the function view: FUNCTION_N random angles on the circle of radius sqrt(2)
 #: in the plane (so x.x/d = 1), predictions drawn on GRID angles.
@@ -22,34 +24,12 @@ FUNCTION_N = 16
 GRID = 181
 #: How many of the sweep's widths the function view trains (smallest, middle, widest).
 FUNCTION_WIDTHS = 3
+#: The widths' lines in the function view: an ordered (viridis) ramp, which the named palette lacks.
+WIDTH_COLOURS = ("#440154", "#21918c", "#5ec962", "#3b528b", "#fde725")
 WEIGHTS = "weights |W_T − W_0| / |W_0|"
 KERNEL = "tangent kernel |K_T − K_0| / |K_0|"
 GUIDE = "slope −1/2 guide"
 KERNEL_MODEL = "kernel regression, analytic NTK"
-
-
-@dataclass(frozen=True)
-class Config:
-    widths: tuple[int, ...] = param((16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
-                                    "hidden units per layer, one network per width", lo=4, hi=4096, max_len=10)
-    depth: int = param(1, "hidden layers", lo=1, hi=4)
-    parameterization: str = param("ntk", "ntk: weights N(0,1) scaled by 1/sqrt(fan-in) in the forward pass; standard: "
-                                  "PyTorch-style, learning rate divided by the width to stay stable; mup: maximal update "
-                                  "(read-out scaled by an extra 1/sqrt(width), learning rate times the width)",
-                                  choices=mlp.PARAMETERIZATIONS)
-    n: int = param(64, "training samples (Gaussian inputs, the seed's target)", lo=8, hi=512)
-    d: int = param(10, "input dimensions", lo=1, hi=100)
-    steps: int = param(200, "full-batch gradient-descent steps", lo=10, hi=2000, step=10)
-    lr: float = param(0.5, "learning rate (before the parameterization's width scaling)", lo=1e-3, hi=4.0, log=True)
-    seed: int = param(0, "random seed for data and initialisation", lo=0, hi=2**31 - 1)
-
-    def check(self) -> None:
-        if len(self.widths) < 2:
-            raise ConfigError("widths: give at least two widths, so a slope against width can be fitted")
-
-
-def sizes(config: Config, width: int, d: int | None = None) -> tuple[int, ...]:
-    return mlp.layer_sizes(config.d if d is None else d, width, config.depth)
 
 
 def function_widths(config: Config) -> tuple[int, ...]:
@@ -59,45 +39,48 @@ def function_widths(config: Config) -> tuple[int, ...]:
     return tuple(sorted(picks))
 
 
-def _kernel_flops(shape: tuple[int, ...], n: int) -> float:
-    """One empirical NTK on n inputs: a forward and a backward pass plus two n x n Grams per layer."""
+def kernel_flops(shape: tuple[int, ...], n1: int, n2: int | None = None) -> float:
+    """One empirical NTK between n1 and n2 inputs (n2 = n1: the Gram of one set): a forward and a
+    backward pass over the inputs plus two n1 x n2 Grams per layer."""
+    n2 = n1 if n2 is None else n2
+    inputs = n1 if n2 == n1 else n1 + n2
     pairs = list(itertools.pairwise(shape))
     macs = sum(i * o for i, o in pairs)
-    grams = sum(n * n * (i + o) for i, o in pairs)
-    return 2.0 * (2 * n * macs + grams)
+    grams = sum(n1 * n2 * (i + o) for i, o in pairs)
+    return 2.0 * (2 * inputs * macs + grams)
 
 
 def flops(config: Config) -> float:
-    sweep = sum(mlp.train_flops(sizes(config, w), config.n, config.steps) + 2 * _kernel_flops(sizes(config, w), config.n)
+    """The width sweep (train, kernel before and after), the function view and the NTK check."""
+    sweep = sum(mlp.train_flops(sizes(config, w), config.n, config.steps) + 2 * kernel_flops(sizes(config, w), config.n)
                 for w in config.widths)
     view = sum(mlp.train_flops(sizes(config, w, 2), FUNCTION_N, config.steps) for w in function_widths(config))
-    return sweep + view + _kernel_flops(sizes(config, config.widths[-1]), config.n)
+    return sweep + view + kernel_flops(sizes(config, config.widths[-1]), config.n)
 
 
-def size(config: Config) -> tuple[int, int]:
-    return mlp.count_params(sizes(config, config.widths[-1])), config.n
+Failure = tuple[str, int]
 
 
-def run(config: Config, progress: contract.Progress | None, dev: torch.device) -> Result:
-    """Train one network per width, measure how far weights and kernel moved, then the 1-D view."""
+def sweep(config: Config, dev: torch.device,
+          report: Callable[[pd.DataFrame], None]) -> tuple[pd.DataFrame, dict[str, float], list[Failure]]:
+    """Train one network per width (``report`` gets the table after each), measure how far weights
+    and kernel moved; the slopes against width and the widest net's distance to the analytic NTK."""
     x, y, _, _ = (t.to(dev, torch.float32) for t in regression_task(
         config.n, config.d, 0.0, mlp.derive_seed(config.seed, "data"), 1))
     rows, failures = [], []
-    for i, width in enumerate(config.widths):
+    for width in config.widths:
         row, diverged = _movement(config, width, x, y)
         rows.append(row)
         if diverged is not None:
             failures.append((f"width {width}", diverged))
-        if progress is not None:
-            progress((i + 1) / (len(config.widths) + 1), f"width {width} trained", {"movement": pd.DataFrame(rows)})
+        report(pd.DataFrame(rows))
     movement = pd.DataFrame(rows)
-    function, view_failures = _function_view(config, dev)
     metrics = {
         "weight_change_slope": _slope(movement, "rel_weight_change"),
         "kernel_change_slope": _slope(movement, "rel_kernel_change"),
         "ntk_rel_error": ntk_rel_error(config, x),
     }
-    return Result(metrics, {"movement": movement, "function": function}, _status(config, failures + view_failures))
+    return movement, metrics, failures
 
 
 def _movement(config: Config, width: int, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, int | None]:
@@ -165,7 +148,7 @@ def on_circle(angles: np.ndarray) -> np.ndarray:
     return math.sqrt(2.0) * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
-def _function_view(config: Config, dev: torch.device) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
+def function_view(config: Config, dev: torch.device) -> tuple[pd.DataFrame, list[Failure]]:
     """Centered nets f - f_0 of a few widths beside the linearised prediction with the analytic NTK.
 
     Subtracting each net's initial output removes its random initial function (a Gaussian-process
@@ -199,29 +182,21 @@ def _frame(angles: np.ndarray, model: str, values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"angle": angles, "model": model, "prediction": values})
 
 
-def _status(config: Config, failures: list[tuple[str, int]]) -> contract.Status:
-    if not failures:
-        return contract.OK
-    which, step = failures[0]
-    return contract.warning(f"diverged at step {step} ({which}): the loss blew up; try a smaller learning rate, "
-            f"e.g. lr={config.lr / 4:g}; the widths that trained are still shown")
+def movement_figure(movement: pd.DataFrame) -> Figure:
+    return Figure("How far training moves the network, against width", _movement_chart(movement),
+                  "movement", "Relative change of all parameters and of the tangent kernel on the training inputs, "
+                  "log-log. The dashed line has slope −1/2: in NTK parameterization the weights follow it; the "
+                  "kernel falls at least as fast. In μP the kernel change stays O(1) at every width: that is the "
+                  "feature-learning signal. The weights' change stays O(1) only with one hidden layer; from two on "
+                  "it falls with width (the n × n hidden matrices dominate |W₀|) while the kernel still moves."
+                  + _movement_numbers(movement))
 
 
-def make_charts(result: Result) -> list[Figure]:
-    figures = [Figure("How far training moves the network, against width", _movement_chart(result.tables["movement"]),
-                      "movement", "Relative change of all parameters and of the tangent kernel on the training inputs, "
-                      "log-log. The dashed line has slope −1/2: in NTK parameterization the weights follow it; the "
-                      "kernel falls at least as fast. In μP the kernel change stays O(1) at every width: that is the "
-                      "feature-learning signal. The weights' change stays O(1) only with one hidden layer; from two on "
-                      "it falls with width (the n × n hidden matrices dominate |W₀|) while the kernel still moves."
-                      + _movement_numbers(result.tables["movement"]))]
-    if "function" in result.tables:
-        figures.append(Figure("What the trained networks compute (a 1-D task on a circle)",
-                              _function_chart(result.tables["function"]), "function",
-                              f"{FUNCTION_N} points on a circle, angle on the x axis. Each net shows f − f₀ (its initial "
-                              "random function removed). Black dashes: what gradient descent on the linearised model "
-                              "with the analytic NTK predicts after the same steps. Wider nets land on it."))
-    return figures
+def function_figure(function: pd.DataFrame) -> Figure:
+    return Figure("What the trained networks compute (a 1-D task on a circle)", _function_chart(function), "function",
+                  f"{FUNCTION_N} points on a circle, angle on the x axis. Each net shows f − f₀ (its initial "
+                  "random function removed). Dashes: what gradient descent on the linearised model "
+                  "with the analytic NTK predicts after the same steps. Wider nets land on it.")
 
 
 def _movement_numbers(movement: pd.DataFrame) -> str:
@@ -240,7 +215,7 @@ def _movement_chart(movement: pd.DataFrame) -> alt.LayerChart:
                          var_name="quantity", value_name="change").dropna()
     long = long[long["change"] > 0]
     long["quantity"] = long["quantity"].map({"rel_weight_change": WEIGHTS, "rel_kernel_change": KERNEL})
-    colors = alt.Scale(domain=[WEIGHTS, KERNEL, GUIDE], range=["#1f77b4", "#d62728", "#7f7f7f"])
+    colors = alt.Scale(domain=[WEIGHTS, KERNEL, GUIDE], range=[PALETTE.blue, PALETTE.red, PALETTE.grey])
     legend = alt.Legend(orient="bottom-left", labelLimit=0, fillColor="white", padding=6, labelFontSize=12)
     x = alt.X("width:Q", title="width (hidden units per layer)", scale=alt.Scale(type="log", base=2))
     y = alt.Y("change:Q", title="relative change (log scale)", scale=alt.Scale(type="log"))
@@ -266,9 +241,9 @@ def _guide(movement: pd.DataFrame) -> pd.DataFrame:
 
 def _function_chart(function: pd.DataFrame) -> alt.LayerChart:
     nets = sorted((m for m in function["model"].unique() if m.startswith("width")), key=lambda m: int(m.split()[1]))
-    palette = ["#440154", "#21918c", "#5ec962", "#3b528b", "#fde725"][: len(nets)]
+    palette = list(WIDTH_COLOURS[: len(nets)])
     colors = alt.Scale(domain=[*nets, KERNEL_MODEL, "target", "training data"],
-                       range=[*palette, "black", "#b0b0b0", "black"])
+                       range=[*palette, PALETTE.ink, PALETTE.light_grey, PALETTE.ink])
     color = alt.Color("model:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0))
     x = alt.X("angle:Q", title="angle on the circle (radians)",
               scale=alt.Scale(domain=[-math.pi, math.pi], nice=False), axis=alt.Axis(tickCount=8))
@@ -283,26 +258,3 @@ def _function_chart(function: pd.DataFrame) -> alt.LayerChart:
     points = alt.Chart(function[function["model"] == "training data"]).mark_point(filled=True, size=60).encode(
         x=x, y=y, color=color, tooltip=tooltip)
     return alt.layer(target, net_lines, kernel, points).properties(height=380)
-
-
-#: Named settings that make the point: the page offers them, the warm start computes them.
-PRESETS = {
-    "NTK parameterization (lazy)": {},
-    "μP: the features keep learning": {"parameterization": "mup"},
-    "Standard parameterization, lr ÷ width": {"parameterization": "standard"},
-    "Two hidden layers": {"depth": 2, "widths": (16, 32, 64, 128, 256, 512)},
-}
-
-EXPERIMENT = contract.Experiment(
-    name="lazy-training",
-    title="Lazy training",
-    claim="The wider the network, the less training moves it: it becomes kernel regression with the NTK.",
-    icon=":material/hourglass_empty:",
-    order=50,
-    config=Config,
-    run=run,
-    flops=flops,
-    charts=make_charts,
-    size=size,
-    presets=PRESETS,
-)
