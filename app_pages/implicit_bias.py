@@ -12,14 +12,14 @@ page.render(
         "dimensions; switch the task to classification to watch the logistic-loss weights turn toward the "
         "max-margin SVM."
     ),
-    question="start gradient descent at a random w0 of norm 1 instead of at zero. Will it still end at the "
+    question="start gradient descent at a random w₀ of norm 1 instead of at zero. Will it still end at the "
     "minimum-norm interpolant, somewhere random, or somewhere you can compute in advance?",
     why="""
 **Least squares.** The gradient of |Xw − y|² is 2Xᵀ(Xw − y): a combination of the rows of X. So
-gradient descent can only move w inside the row space of X; the part of w0 in the null space of X
+gradient descent can only move w inside the row space of X; the part of w₀ in the null space of X
 (the directions the data cannot see) is carried along untouched. Inside the row space there is exactly
 one interpolant, pinv(X) y, and with a step below the stable limit 2/λ_max gradient descent converges to
-it. Hence the limit **pinv(X) y + (I − pinv(X) X) w0**, and from w0 = 0 the minimum-norm interpolant: the
+it. Hence the limit **pinv(X) y + (I − pinv(X) X) w₀**, and from w₀ = 0 the minimum-norm interpolant: the
 "implicit regularisation" of gradient descent is simply that it never adds anything the data did not ask
 for. Both facts are checked here to machine precision (the plateau of the blue curve is predicted: the solid
 grey line).
@@ -28,8 +28,8 @@ perpendicular to that line and stops at the foot of the perpendicular from its s
 
 **What this does not say.** "Gradient descent finds the minimum-norm solution" holds for linear least
 squares from zero; from another start it finds the solution nearest to that start. For deep networks the
-implicit bias is not a norm in weight space and is still an open research question. Above lr = 1 (of the
-stable limit) the steepest direction overshoots more at each step and the run diverges; try lr = 1.2.
+implicit bias is not a norm in weight space and is still an open research question. Above a step size of 1 (of
+the stable limit) the steepest direction overshoots more at each step and the run diverges; try 1.2.
 
 **Logistic loss on separable data.** No finite w has zero loss, so |w| grows forever (like log t: w(t) ≈
 w_SVM log t, so |w| gains about ln(10) |w_SVM| per tenfold of steps), but w/|w| converges to the
@@ -45,7 +45,7 @@ Zhang, Bengio, Hardt, Recht, Vinyals (2017), *Understanding deep learning requir
     answers=[
         'At the minimum-norm interpolant anyway',
         'Somewhere random on the solution set',
-        'At a point computable in advance: min-norm plus the null-space part of w0',
+        'At a point computable in advance: min-norm plus the null-space part of w₀',
         'It does not converge',
     ],
 )

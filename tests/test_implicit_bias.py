@@ -11,6 +11,7 @@ from scipy.linalg import null_space
 from scipy.optimize import minimize
 
 from core import cli, contract
+from core.charts import PALETTE
 from core.experiments import implicit_bias as ib
 
 EXP = ib.EXPERIMENT
@@ -107,7 +108,7 @@ def test_the_plateau_is_drawn_as_the_caption_says(from_w0):
     and the blue curve ends on it."""
     figure = ib.make_charts(from_w0)[0]
     assert "the solid grey line is the theory's plateau" in figure.caption
-    rules = [layer for layer in figure.chart.to_dict()["layer"] if layer["mark"] == {"type": "rule", "color": "grey"}]
+    rules = [layer for layer in figure.chart.to_dict()["layer"] if layer["mark"] == {"type": "rule", "color": PALETTE.grey}]
     assert len(rules) == 1  # a plain rule: no strokeDash, so solid
     plateau = from_w0.metrics["null_space_part"]
     assert from_w0.tables["trajectory"]["dist_to_min_norm"].iloc[-1] == pytest.approx(plateau, rel=1e-9)

@@ -24,6 +24,7 @@ from scipy.special import expit
 from sklearn.svm import SVC
 
 from core import contract, linear
+from core.charts import PALETTE, log_axis, log_y, words
 from core.contract import Figure, Result, param
 from core.mlp import derive_seed
 
@@ -44,15 +45,15 @@ PLANE_W0 = 1.6
 @dataclass(frozen=True)
 class Config:
     task: str = param("regression", "least squares (n < p: many interpolants) or logistic loss on separable data",
-                      choices=("regression", "classification"))
-    n: int = param(20, "training samples", lo=1, hi=100)
-    p: int = param(100, "parameters (features)", lo=2, hi=500)
-    init: float = param(0.0, "norm of the starting point w0 (random direction); 0 starts at the origin",
-                        lo=0.0, hi=2.0, step=0.1)
-    steps: int = param(2000, "full-batch gradient steps", lo=10, hi=100_000)
+                      choices=("regression", "classification"), label="task")
+    n: int = param(20, "training samples", lo=1, hi=100, label="training samples n")
+    p: int = param(100, "parameters (features)", lo=2, hi=500, label="parameters p")
+    init: float = param(0.0, "norm of the starting point w₀ (random direction); 0 starts at the origin",
+                        lo=0.0, hi=2.0, step=0.1, label="start |w₀|")
+    steps: int = param(2000, "full-batch gradient steps", lo=10, hi=100_000, label="gradient steps")
     lr: float = param(0.3, "step size as a fraction of the stable limit 2 / (largest Hessian eigenvalue)",
-                      lo=0.01, hi=1.2, step=0.01)
-    seed: int = param(0, "random seed for the data and w0", lo=0, hi=2**31 - 1)
+                      lo=0.01, hi=1.2, step=0.01, label="step size (fraction of the stable limit)")
+    seed: int = param(0, "random seed for the data and w₀", lo=0, hi=2**31 - 1, label="random seed")
 
 
 def flops(config: Config) -> float:
@@ -145,6 +146,23 @@ def _descend(w: np.ndarray, update: Callable[[np.ndarray], np.ndarray], row: Cal
             progress(b / config.steps, f"step {b} of {config.steps}", {table: pd.DataFrame(rows)[_COLUMNS[table]]})
     return rows, None
 
+
+#: Words for the metrics and table columns, as a reader sees them (comparison table, legends).
+LABELS = {
+    "dist_to_min_norm": "distance to the minimum-norm interpolant",
+    "dist_to_limit": "distance to the predicted limit",
+    "null_space_part": "null-space part of w₀ (the plateau)",
+    "null_space_moved": "largest move of the null-space part",
+    "train_loss": "training loss",
+    "min_norm": "norm of the minimum-norm interpolant",
+    "limit_norm": "norm of the predicted limit",
+    "cosine_to_svm": "cosine to the SVM direction",
+    "normalized_margin": "normalized margin",
+    "svm_margin": "SVM margin",
+    "weight_norm": "weight norm |w|",
+    "norm": "weight norm |w|",
+    "step": "step",
+}
 
 _COLUMNS = {"trajectory": ["step", "train_loss", "dist_to_min_norm", "dist_to_limit", "norm"],
             "margin": ["step", "cosine_to_svm", "normalized_margin", "norm"]}
@@ -251,8 +269,9 @@ def make_charts(result: Result) -> list[Figure]:
     if "trajectory" in tables:
         figures.append(Figure("Where gradient descent goes", _trajectory_chart(result), "trajectory",
                               "Distance of the iterate to the minimum-norm interpolant and to the predicted limit "
-                              "pinv(X)y + (I − pinv(X)X)w0, relative to |pinv(X)y|; from w0 = 0 the two coincide. "
-                              "With w0 ≠ 0 the solid grey line is the theory's plateau: |null-space part of w0| / |pinv(X)y|. "
+                              "pinv(X)y + (I − pinv(X)X)w₀, relative to |pinv(X)y|; from w₀ = 0 the two coincide and the dashed "
+                              "line runs along the solid one. "
+                              "With w₀ ≠ 0 the solid grey line is the theory's plateau: |null-space part of w₀| / |pinv(X)y|. "
                               + _regression_text(result.metrics)))
     if "plane" in tables:
         figures.append(Figure("The same in two dimensions (p = 2, n = 1)", _plane_chart(tables["plane"]), "plane",
@@ -272,7 +291,7 @@ def _regression_text(m: dict) -> str:
     if "dist_to_min_norm" not in m:
         return ""
     return (f"Here, at the last step: distance to the min-norm interpolant {m['dist_to_min_norm']:.2g}, to the predicted "
-            f"limit {m['dist_to_limit']:.2g}; the null-space part of w0 moved by at most {m['null_space_moved']:.2g}.")
+            f"limit {m['dist_to_limit']:.2g}; the null-space part of w₀ moved by at most {m['null_space_moved']:.2g}.")
 
 
 def _classification_text(result: Result) -> str:
@@ -301,46 +320,53 @@ def norm_growth_per_decade(margin: pd.DataFrame) -> float | None:
 
 
 def _log_step_x(steps: pd.Series) -> alt.X:
-    return alt.X("step:Q", title="step (log)", scale=alt.Scale(type="log", nice=False, domain=[1, max(2, int(steps.max()))]))
+    top = max(2, int(steps.max()))
+    return log_axis("step", "step (log)", values=[1, top], nice=False, domain=[1, top])
 
 
 def _trajectory_chart(result: Result) -> alt.LayerChart:
     traj = result.tables["trajectory"]
-    long = traj[traj["step"] > 0].melt(id_vars="step", value_vars=["dist_to_min_norm", "dist_to_limit"],
-                                        var_name="distance to", value_name="relative distance")
+    distances = ["dist_to_min_norm", "dist_to_limit"]
+    long = traj[traj["step"] > 0].melt(id_vars="step", value_vars=distances, var_name="distance to",
+                                        value_name="relative distance")
     long["relative distance"] = long["relative distance"].clip(lower=1e-16)
+    long = words(long, "distance to", LABELS)
+    to_min, to_limit = (long["distance to"] == LABELS[d] for d in distances)
     x = _log_step_x(traj["step"])
-    y = alt.Y("relative distance:Q", scale=alt.Scale(type="log"), title="distance / |pinv(X) y| (log)")
-    color = alt.Color("distance to:N", title=None, scale=alt.Scale(domain=["dist_to_min_norm", "dist_to_limit"],
-                                                                   range=["#1f77b4", "#d62728"]))
-    tooltip = ["step", "distance to", alt.Tooltip("relative distance:Q", format=".3g")]
-    # the min-norm distance thick and solid, the limit distance dashed on top: from w0 = 0 they coincide
-    to_min = alt.Chart(long[long["distance to"] == "dist_to_min_norm"]).mark_line(strokeWidth=4).encode(
+    y = log_y("relative distance", "distance / |pinv(X) y| (log)", values=long["relative distance"])
+    color = alt.Color("distance to:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0),
+                      scale=alt.Scale(domain=[LABELS[d] for d in distances], range=[PALETTE.blue, PALETTE.red]))
+    tooltip = [alt.Tooltip("step:Q", title="step"), alt.Tooltip("distance to:N", title="distance"),
+               alt.Tooltip("relative distance:Q", title="relative distance", format=".3g")]
+    # the min-norm distance wide and half transparent, the limit distance dashed on top: from w0 = 0
+    # they coincide, and the dashes then run along the wide line, so neither hides the other
+    wide = alt.Chart(long[to_min]).mark_line(strokeWidth=6, opacity=0.45).encode(x=x, y=y, color=color, tooltip=tooltip)
+    dashed = alt.Chart(long[to_limit]).mark_line(strokeDash=[6, 3], strokeWidth=2).encode(
         x=x, y=y, color=color, tooltip=tooltip)
-    to_limit = alt.Chart(long[long["distance to"] == "dist_to_limit"]).mark_line(strokeDash=[6, 3], strokeWidth=2).encode(
-        x=x, y=y, color=color, tooltip=tooltip)
-    layers = [to_min, to_limit]
+    layers = [wide, dashed]
     plateau = result.metrics.get("null_space_part")
     if plateau:
-        frame = pd.DataFrame({"theory": [plateau], "label": ["theory: |null-space part of w0|"]})
-        layers.append(alt.Chart(frame).mark_rule(color="grey").encode(y="theory:Q"))
-        layers.append(alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=4, dy=-2, color="grey").encode(
+        frame = pd.DataFrame({"theory": [plateau], "label": ["theory: |null-space part of w₀|"]})
+        layers.append(alt.Chart(frame).mark_rule(color=PALETTE.grey).encode(y="theory:Q"))
+        layers.append(alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=4, dy=-2, color=PALETTE.dark_grey).encode(
             x=alt.value(0), y="theory:Q", text="label:N"))
     return alt.layer(*layers).properties(height=300)
 
 
 def _plane_chart(data: pd.DataFrame) -> alt.HConcatChart:
     scale = alt.Scale(domain=[-2.5, 2.5], nice=False)
-    x, y = alt.X("w1:Q", scale=scale, title="w1"), alt.Y("w2:Q", scale=scale, title="w2")
+    x, y = alt.X("w1:Q", scale=scale, title="w₁"), alt.Y("w2:Q", scale=scale, title="w₂")
     kinds = ["solutions x·w = y", "perpendicular from w0", "GD from 0", "GD from w0"]
-    color = alt.Color("kind:N", title=None, scale=alt.Scale(domain=kinds, range=["#888888", "#bbbbbb", "#1f77b4", "#d62728"]))
+    color = alt.Color("kind:N", title=None, legend=alt.Legend(labelExpr="replace(datum.label, 'w0', 'w₀')"),
+                      scale=alt.Scale(domain=kinds, range=[PALETTE.grey, PALETTE.light_grey, PALETTE.blue, PALETTE.red]))
     static = alt.Chart(data[data["step"].isna()]).mark_line(clip=True).encode(
         x=x, y=y, color=color, detail="kind:N", order="w1:Q",
         strokeDash=alt.condition(alt.datum.kind == "perpendicular from w0", alt.value([5, 4]), alt.value([1, 0])))
     paths = alt.Chart(data[data["step"].notna()]).mark_line(point=True, clip=True).encode(
-        x=x, y=y, color=color, order="step:Q", tooltip=["kind", "step", alt.Tooltip("w1:Q", format=".3f"),
-                                                        alt.Tooltip("w2:Q", format=".3f")])
-    labels = alt.Chart(_plane_labels(data)).mark_text(align="left", dx=7, dy=-7, fontSize=13).encode(
+        x=x, y=y, color=color, order="step:Q", tooltip=[alt.Tooltip("kind:N", title="path"), alt.Tooltip("step:Q", title="step"),
+                                                        alt.Tooltip("w1:Q", title="w₁", format=".3f"),
+                                                        alt.Tooltip("w2:Q", title="w₂", format=".3f")])
+    labels = alt.Chart(_plane_labels(data)).mark_text(align="left", dx=7, dy=-7, fontSize=13, color=PALETTE.ink).encode(
         x=x, y=y, text="label:N")
     # a one-panel hconcat keeps its fixed width when the page stretches charts: equal axes, true right angles
     return alt.hconcat(alt.layer(static, paths, labels).properties(width=440, height=440))
@@ -350,7 +376,7 @@ def _plane_labels(data: pd.DataFrame) -> pd.DataFrame:
     """w0 and the two landing points (the last point of each path)."""
     from_zero = data[data["kind"] == "GD from 0"]
     from_w0 = data[data["kind"] == "GD from w0"]
-    rows = [("w0", from_w0.iloc[0]), ("min-norm", from_zero.iloc[-1]), ("limit from w0", from_w0.iloc[-1])]
+    rows = [("w₀", from_w0.iloc[0]), ("min-norm", from_zero.iloc[-1]), ("limit from w₀", from_w0.iloc[-1])]
     return pd.DataFrame([{"label": label, "w1": r["w1"], "w2": r["w2"]} for label, r in rows])
 
 
@@ -365,8 +391,10 @@ def _margin_charts(result: Result) -> alt.Chart | alt.HConcatChart:
 def _cosine_chart(margin: pd.DataFrame) -> alt.Chart:
     data = margin[margin["step"] > 0].assign(gap=lambda d: (1 - d["cosine_to_svm"]).clip(lower=1e-16))
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=_log_step_x(margin["step"]), y=alt.Y("gap:Q", scale=alt.Scale(type="log"), title="1 − cosine to the SVM direction"),
-        tooltip=["step", alt.Tooltip("cosine_to_svm:Q", format=".6f")]).properties(width=380, height=280)
+        x=_log_step_x(margin["step"]), y=log_y("gap", "1 − cosine to the SVM direction", values=data["gap"]),
+        color=alt.value(PALETTE.blue),
+        tooltip=[alt.Tooltip("step:Q", title="step"), alt.Tooltip("cosine_to_svm:Q", title=LABELS["cosine_to_svm"], format=".6f")],
+    ).properties(width=380, height=280)
 
 
 def _margin_chart(result: Result) -> alt.Chart:
@@ -375,14 +403,15 @@ def _margin_chart(result: Result) -> alt.Chart:
     data = margin[margin["step"] > 1].assign(gap=lambda d: svm - d["normalized_margin"])
     data = data[data["gap"] > 0]
     x = _log_step_x(margin["step"])
-    y = alt.Y("gap:Q", scale=alt.Scale(type="log"), title="SVM margin − normalized margin")
-    sim = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=x, y=y, tooltip=["step", alt.Tooltip("normalized_margin:Q", format=".4f")])
+    y = log_y("gap", "SVM margin − normalized margin", values=data["gap"])
+    sim = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=12), color=PALETTE.blue).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("step:Q", title="step"),
+                           alt.Tooltip("normalized_margin:Q", title=LABELS["normalized_margin"], format=".4f")])
     if data.empty:
         return sim.properties(width=380, height=280)
     last = data.iloc[-1]
     rate = data[["step"]].assign(gap=lambda d: last["gap"] * math.log(last["step"]) / np.log(d["step"]))
-    theory = alt.Chart(rate).mark_line(strokeDash=[6, 4], color="grey").encode(x=x, y=y)
+    theory = alt.Chart(rate).mark_line(strokeDash=[6, 4], color=PALETTE.grey).encode(x=x, y=y)
     return alt.layer(sim, theory).properties(width=380, height=280)
 
 
@@ -407,4 +436,5 @@ EXPERIMENT = contract.Experiment(
     size=size,
     backend="cpu (numpy float64)",
     presets=PRESETS,
+    labels=LABELS,
 )
