@@ -22,11 +22,11 @@ page.render(
     why="""
 **Why a kernel has favourite frequencies.** A wide network trained by gradient descent moves its outputs
 with its tangent kernel Θ: one step on the loss mean (f − y)² changes the outputs on the training points by
-−lr Θ (2/n)(f − y), so the residual r = f − y obeys r ← (I − 2 lr Θ / n) r. On an evenly spaced grid of the
+−η Θ (2/n)(f − y) (η the learning rate), so the residual r = f − y obeys r ← (I − 2 η Θ / n) r. On an evenly spaced grid of the
 circle Θ(x_i, x_j) depends only on the angle between the points, so the Gram matrix is *circulant*: its
 eigenvectors are exactly the Fourier modes, and each frequency k of the residual shrinks by its own factor
-(1 − 2 lr λ_k) every step, λ_k being the kernel's eigenvalue for that mode (third chart; dashed curves in the
-first). Its half-life is ln 2 / (2 lr λ_k) steps, roughly. For a ReLU network λ_k falls like 1/k² on the
+(1 − 2 η λ_k) every step, λ_k being the kernel's eigenvalue for that mode (third chart; dashed curves in the
+first). Its half-life is ln 2 / (2 η λ_k) steps, roughly. For a ReLU network λ_k falls like 1/k² on the
 circle (Basri et al. 2019), so doubling the frequency multiplies the time to learn it by about four, more at
 low k. That is the *spectral bias* (Rahaman et al. 2019) or *frequency principle* (Xu et al. 2019): networks
 fit the smooth part of a function first and the fine detail last, which is one reason early stopping
@@ -47,7 +47,7 @@ start, and under kernel gradient descent that ratio does not depend on the rando
 **The parameterization decides whether the kernel theory applies.**
 - *μP* (maximal update parameterization, Yang & Hu 2021) starts from exactly the same kernel, but its
   features learn: the kernel grows (metric *kernel growth*) until the step size sits at the *edge of
-  stability* (Cohen et al. 2021), where *sharpness* = lr × the loss's largest curvature, 2 lr λ_max(Θ)/n,
+  stability* (Cohen et al. 2021), where *sharpness* = η × the loss's largest curvature, 2 η λ_max(Θ)/n,
   reaches 2 and the loss stops falling monotonically. The low frequencies are learned a little faster than
   predicted (k = 2 by about 15%), then partly come back (their curves climb again), and the highest one is
   learned several times slower: the order survives, the rates do not.

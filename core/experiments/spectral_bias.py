@@ -61,7 +61,7 @@ import pandas as pd
 import torch
 
 from core import contract, mlp, ntk
-from core.charts import PALETTE, log_y
+from core.charts import ORDERED, PALETTE, log_axis, log_y
 from core.contract import ConfigError, Figure, Result, param
 
 #: Steps recorded one by one at the start (the lowest frequency halves within a few steps).
@@ -81,18 +81,22 @@ HALF = 0.5
 @dataclass(frozen=True)
 class Config:
     frequencies: tuple[int, ...] = param((1, 2, 4, 8), "frequencies k of the target sum of sin(k t), one sine of "
-                                         "amplitude 1 each", lo=1, hi=32, max_len=6)
-    n: int = param(64, "grid points on the circle (the training inputs)", lo=16, hi=256)
-    width: int = param(4096, "hidden units of the one-hidden-layer ReLU net", lo=16, hi=16384)
+                                         "amplitude 1 each", lo=1, hi=32, max_len=6,
+                                         label="target frequencies k")
+    n: int = param(64, "grid points on the circle (the training inputs)", lo=16, hi=256, label="training points n")
+    width: int = param(4096, "hidden units of the one-hidden-layer ReLU net", lo=16, hi=16384, label="hidden units")
     parameterization: str = param("ntk", "ntk: weights N(0,1) scaled by 1/sqrt(fan-in) in the forward pass (the "
                                   "kernel theory's scaling); standard: PyTorch-style, learning rate divided by the "
                                   "width to stay stable; mup: maximal update (read-out scaled by an extra 1/sqrt(width), "
-                                  "learning rate times the width)", choices=mlp.PARAMETERIZATIONS)
-    bias: float = param(1.0, "scale of the biases at init and in the forward pass (NTK's beta); small values make the "
-                        "kernel nearly blind to odd frequencies above 1", lo=0.05, hi=2.0, step=0.05)
-    steps: int = param(2000, "full-batch gradient-descent steps", lo=10, hi=20000, step=10)
-    lr: float = param(0.1, "learning rate (before the parameterization's width scaling)", lo=1e-3, hi=2.0, log=True)
-    seed: int = param(0, "random seed for the initialisation", lo=0, hi=2**31 - 1)
+                                  "learning rate times the width)", choices=mlp.PARAMETERIZATIONS,
+                                  label="parameterization")
+    bias: float = param(1.0, "scale of the biases at init and in the forward pass (the NTK's β); small values make the "
+                        "kernel nearly blind to odd frequencies above 1", lo=0.05, hi=2.0, step=0.05,
+                        label="bias scale β")
+    steps: int = param(2000, "full-batch gradient-descent steps", lo=10, hi=20000, step=10, label="gradient steps")
+    lr: float = param(0.1, "learning rate (before the parameterization's width scaling)", lo=1e-3, hi=2.0, log=True,
+                      label="learning rate")
+    seed: int = param(0, "random seed for the initialisation", lo=0, hi=2**31 - 1, label="random seed")
 
     def check(self) -> None:
         top = max(self.frequencies)
@@ -320,7 +324,29 @@ def _status(config: Config, trainer: mlp.Trainer, half_lives: pd.DataFrame) -> c
 
 # --- charts -------------------------------------------------------------------------------------
 
-COLORS = [PALETTE.blue, PALETTE.orange, PALETTE.green, PALETTE.red, PALETTE.purple, PALETTE.dark_grey]
+COLORS = [PALETTE.blue, PALETTE.orange, PALETTE.green, PALETTE.red, PALETTE.purple, PALETTE.ink]
+#: Words for the metrics and table columns, as a reader sees them (comparison table, tooltips).
+LABELS = {
+    "learned_order": "order in which the frequencies were learned",
+    "half_life_rel_error": "largest gap between measured and predicted half-life (relative)",
+    "sharpness": "sharpness at the end, 2 η λ_max / n",
+    "kernel_growth": "growth of the kernel's top eigenvalue in training",
+    "step": "gradient-descent step",
+    "frequency": "frequency k",
+    "measured": "measured",
+    "predicted": "predicted by the analytic NTK",
+    "linearised": "network linearised at its init",
+    "reached": "fell to half in the steps run",
+    "eigenvalue": "NTK eigenvalue λ_k",
+    "in_target": "in the target",
+    "angle": "angle t",
+    "prediction": "network output",
+    "target": "target",
+}
+
+
+#: The legend's words for the two curves of each frequency.
+CURVES = {"measured": "trained network", "predicted": "kernel gradient descent (analytic NTK)"}
 
 
 def _frequency_scale(frequencies: list[int]) -> alt.Scale:
@@ -334,14 +360,14 @@ def make_charts(result: Result) -> list[Figure]:
                       _modes_caption(tables))]
     if "function" in tables:
         figures.append(Figure("What the network computes on the way", _function_chart(tables["function"]),
-                              "function", "The net's output around the circle at a few steps (darker is later) over "
-                              "the target (thick grey). It starts at its random initial function, takes the slow "
+                              "function", "The net's output around the circle at a few steps (the legend gives each "
+                              "colour's step) over the target (thick grey). It starts at its random initial function, takes the slow "
                               "wave first and the fast wiggles last."))
     if "spectrum" in tables:
         figures.append(Figure("The tangent kernel's eigenvalue per frequency", _spectrum_chart(tables["spectrum"]),
                               "spectrum", "Analytic infinite-width NTK of this net on the grid: the eigenvalue of its "
                               "Fourier mode k (the Gram matrix is circulant). The target's frequencies are the large "
-                              "coloured dots. A mode's half-life is about ln 2 / (2 lr λ_k) steps."))
+                              "coloured dots. A mode's half-life is about ln 2 / (2 η λ_k) steps, η the learning rate."))
     if "half_lives" in tables:
         figures.append(Figure("Half-lives: the network against the kernel's prediction",
                               _half_life_chart(tables["half_lives"]), "half_lives", _half_life_caption(tables)))
@@ -350,7 +376,7 @@ def make_charts(result: Result) -> list[Figure]:
 
 def _modes_caption(tables: dict[str, pd.DataFrame]) -> str:
     text = ("The residual f − y's amplitude at each target frequency, relative to its value at step 0 (log scale). "
-            "Solid: the trained network; dashed: gradient descent with the analytic NTK, (1 − 2 lr λ_k)^t.")
+            "Solid: the trained network; dashed: gradient descent with the analytic NTK, (1 − 2 η λ_k)ᵗ, η the learning rate.")
     half = tables.get("half_lives")
     if half is None or half.empty:
         return text
@@ -379,15 +405,17 @@ def _modes_chart(modes: pd.DataFrame) -> alt.LayerChart:
                       value_name="amplitude")
     long = long[np.isfinite(long["amplitude"]) & (long["amplitude"] >= FLOOR)].copy()
     long["k"] = "k = " + long["frequency"].astype(int).astype(str)
+    long["curve"] = long["curve"].map(CURVES)
     color = alt.Color("k:N", title="frequency", scale=_frequency_scale(frequencies),
                       legend=alt.Legend(orient="right"))
-    dash = alt.StrokeDash("curve:N", title="curve", scale=alt.Scale(domain=["measured", "predicted"], range=[[1, 0], [6, 4]]),
-                          legend=alt.Legend(orient="right", symbolStrokeColor=PALETTE.dark_grey))
+    dash = alt.StrokeDash("curve:N", title="curve", scale=alt.Scale(domain=list(CURVES.values()), range=[[1, 0], [6, 4]]),
+                          legend=alt.Legend(orient="right", symbolStrokeColor=PALETTE.grey, labelLimit=0))
     return alt.Chart(long).mark_line(strokeWidth=2).encode(
         x=alt.X("step:Q", title="gradient-descent step"),
-        y=log_y("amplitude", "residual amplitude / its start (log scale)"),
+        y=log_y("amplitude", "residual amplitude / its start (log scale)", values=long["amplitude"]),
         color=color, strokeDash=dash, detail="curve:N",
-        tooltip=["k", "curve", "step", alt.Tooltip("amplitude:Q", format=".3g")],
+        tooltip=[alt.Tooltip("k:N", title="frequency"), alt.Tooltip("curve:N", title="curve"),
+                 alt.Tooltip("step:Q", title=LABELS["step"]), alt.Tooltip("amplitude:Q", title="relative amplitude", format=".3g")],
     ).properties(height=380)
 
 
@@ -397,15 +425,15 @@ def _function_chart(function: pd.DataFrame) -> alt.LayerChart:
     target_line = alt.Chart(first).mark_line(color=PALETTE.light_grey, strokeWidth=6).encode(
         x=x, y=alt.Y("target:Q", title="output"))
     steps = sorted(int(s) for s in function["step"].unique())
-    shades = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#041836"][-len(steps):] if len(steps) <= 5 else None
-    scale = alt.Scale(domain=[str(s) for s in steps], range=shades) if shades else alt.Scale(scheme="blues")
+    scale = alt.Scale(domain=[str(s) for s in steps], scheme=ORDERED)
     data = function.assign(at=function["step"].astype(int).astype(str))
     lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
         x=x, y="prediction:Q",
-        color=alt.Color("at:N", title="step", scale=scale, sort=[str(s) for s in steps],
+        color=alt.Color("at:O", title="step", scale=scale, sort=[str(s) for s in steps],
                         legend=alt.Legend(orient="bottom", direction="horizontal")),
-        tooltip=[alt.Tooltip("step:Q"), alt.Tooltip("angle:Q", format=".2f"), alt.Tooltip("prediction:Q", format=".3f"),
-                 alt.Tooltip("target:Q", format=".3f")],
+        tooltip=[alt.Tooltip("step:Q", title=LABELS["step"]), alt.Tooltip("angle:Q", title=LABELS["angle"], format=".2f"),
+                 alt.Tooltip("prediction:Q", title=LABELS["prediction"], format=".3f"),
+                 alt.Tooltip("target:Q", title=LABELS["target"], format=".3f")],
     )
     return alt.layer(target_line, lines).properties(height=340)
 
@@ -414,14 +442,16 @@ def _spectrum_chart(spectrum: pd.DataFrame) -> alt.LayerChart:
     data = spectrum[spectrum["frequency"] >= 1].copy()
     targets = data[data["in_target"]].copy()
     targets["k"] = "k = " + targets["frequency"].astype(int).astype(str)
-    x = alt.X("frequency:Q", title="frequency k (log scale)",
-              scale=alt.Scale(type="log", domain=[1, max(2, int(data["frequency"].max()))], nice=False))
-    y = log_y("eigenvalue", "NTK eigenvalue λ_k (log scale)")
+    top = max(2, int(data["frequency"].max()))
+    x = log_axis("frequency", "frequency k (log scale)", values=[1, top], domain=[1, top], nice=False)
+    y = log_y("eigenvalue", "NTK eigenvalue λ_k (log scale)", values=data["eigenvalue"])
+    tooltip = [alt.Tooltip("frequency:Q", title=LABELS["frequency"]),
+               alt.Tooltip("eigenvalue:Q", title=LABELS["eigenvalue"], format=".3g")]
     every = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(color=PALETTE.grey), color=PALETTE.grey).encode(
-        x=x, y=y, tooltip=["frequency", alt.Tooltip("eigenvalue:Q", format=".3g")])
+        x=x, y=y, tooltip=tooltip)
     marked = alt.Chart(targets).mark_point(filled=True, size=160, opacity=1).encode(
         x=x, y=y, color=alt.Color("k:N", title="target", scale=_frequency_scale(sorted(targets["frequency"].astype(int)))),
-        tooltip=["k", alt.Tooltip("eigenvalue:Q", format=".3g")])
+        tooltip=tooltip)
     return alt.layer(every, marked).properties(height=300)
 
 
@@ -434,12 +464,14 @@ def _half_life_chart(half: pd.DataFrame) -> alt.LayerChart:
     long["net"] = long["net"].map({"measured": "trained network", "linearised": "linearised at init"})
     values = np.concatenate([long["half_life"].to_numpy(), long["predicted"].to_numpy()]) if len(long) else np.ones(1)
     lo, hi = float(values.min()) / 2, float(values.max()) * 2
-    x = alt.X("predicted:Q", title="predicted half-life, analytic NTK (steps, log)", scale=alt.Scale(type="log"))
-    y = alt.Y("half_life:Q", title="half-life (steps, log)", scale=alt.Scale(type="log"))
+    x = log_axis("predicted", "predicted half-life, analytic NTK (steps, log)", values=[lo, hi])
+    y = log_y("half_life", "half-life (steps, log)", values=[lo, hi])
     diagonal = alt.Chart(pd.DataFrame({"predicted": [lo, hi], "half_life": [lo, hi]})).mark_line(
         strokeDash=[6, 4], color=PALETTE.ink).encode(x=x, y=y)
     color = alt.Color("k:N", title="frequency", scale=_frequency_scale(sorted(long["frequency"].astype(int).unique())))
-    tooltip = ["k", "net", alt.Tooltip("predicted:Q", format=".1f"), alt.Tooltip("half_life:Q", format=".1f")]
+    tooltip = [alt.Tooltip("k:N", title="frequency"), alt.Tooltip("net:N", title="network"),
+               alt.Tooltip("predicted:Q", title="predicted half-life (steps)", format=".1f"),
+               alt.Tooltip("half_life:Q", title="half-life (steps)", format=".1f")]
     trained = alt.Chart(long[long["net"] == "trained network"]).mark_point(
         filled=True, size=180, opacity=1).encode(x=x, y=y, color=color, tooltip=tooltip)
     linear = alt.Chart(long[long["net"] == "linearised at init"]).mark_point(
@@ -468,4 +500,5 @@ EXPERIMENT = contract.Experiment(
     charts=make_charts,
     size=size,
     presets=PRESETS,
+    labels=LABELS,
 )
