@@ -22,7 +22,8 @@ class Palette:
     """The app's named colours (Vega's category10 hues, plus a neutral ink and greys for references).
 
     Each reads at a contrast of at least about 3:1 on a white and on Streamlit's dark background
-    (#0e1117), except ``light_grey``, which marks what should recede on both.
+    (#0e1117), except ``light_grey``, which marks what should recede on both, and ``paper`` and
+    ``shadow``, which are for marks over a heat map.
     """
 
     blue: str = "#3a8ad0"
@@ -34,6 +35,10 @@ class Palette:
     dark_grey: str = "#808080"  # reference labels and rules
     grey: str = "#8f8f8f"  # reference lines, train curves
     light_grey: str = "#a8a8a8"  # faded or background marks
+    # for marks drawn over a heat map (never over the page): a light mark with a dark halo reads on
+    # every colour of the map in either theme
+    paper: str = "#f4f4f4"
+    shadow: str = "#1a1a1a"
 
 
 PALETTE = Palette()
