@@ -8,15 +8,16 @@ import streamlit as st
 from core.experiments import scaling
 from core.experiments.scaling import CHINCHILLA, KAPLAN, KAPLAN_QUOTED_EXPONENT, REFERENCE_MODELS
 from core.experiments.scaling.laws import CHINCHILLA_D, CHINCHILLA_N
-from core.experiments.scaling.timing import REPEATS, STEPS_PER_REPEAT, WARMUP
+from core.experiments.scaling.timing import REPEATS, WARMUP
 from ui import page
 
 
 def _count(x: float) -> str:
-    """3.35e10 -> '33.5 B': counts of parameters and tokens read at a glance."""
+    """3.35e10 -> '33.5 B', 1e15 -> '1,000 T': counts of parameters and tokens read at a glance."""
     for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= size:
-            return f"{x / size:.3g} {unit}"
+            value = x / size
+            return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:.3g} {unit}"
     return f"{x:.3g}"
 
 
@@ -39,10 +40,10 @@ def at_your_settings(m: Mapping[str, Any]) -> None:
 
 
 def checklist(m: Mapping[str, Any] | None) -> None:
-    """The seed's decision table as radio rows; the weighing lives in core (scaling.lean)."""
-    st.subheader("Go big or stay small? The seed's decision table as a checklist")
+    """The textbook's decision table as radio rows; the weighing lives in core (scaling.lean)."""
+    st.subheader("Go big or stay small? The textbook's decision table as a checklist")
     st.caption("Pick the side of each row that fits your project; the leaning and its reasons update as you click. "
-               "The rows are the seed's and count equally: a way to organise the decision, not a result.")
+               "The rows are the textbook's and count equally: a way to organise the decision, not a result.")
     answers = {}
     for f in scaling.FACTORS:
         answers[f.key] = st.radio(f.question, [f.big, scaling.UNSURE, f.small], index=1, horizontal=True,
@@ -53,7 +54,7 @@ def checklist(m: Mapping[str, Any] | None) -> None:
     if leaning.reasons:
         st.markdown("\n".join(f"- {reason}" for reason in leaning.reasons))
     if m is not None and answers["inference_compute"] == scaling.FACTORS[1].small:
-        st.markdown(f"On this page's numbers: serving {m['inference_tokens']:.0e} tokens moves the best model from "
+        st.markdown(f"On this page's numbers: serving {_count(m['inference_tokens'])} tokens moves the best model from "
                     f"{_count(m['params_opt'])} to {_count(m['params_opt_inf'])} parameters, trained on "
                     f"{_count(m['tokens_opt_inf'])} tokens instead of {_count(m['tokens_opt'])}.")
 
@@ -68,7 +69,9 @@ result = page.render(
         "Two published scaling laws predict a language model's loss from its size N and its training tokens D. "
         "You will see the loss along fixed compute budgets, how the compute-optimal model grows with the budget, "
         "how counting the cost of serving the model shrinks it, and, measured live, what one training step of "
-        "this app's own networks costs on this machine (the metrics row below the controls is that run's cost)."
+        "this app's own networks costs on this machine. The cost row below the controls (parameters, FLOPs, wall "
+        "time) describes that timing run of small networks, not the language model the controls describe; the "
+        "language model's numbers are under *At your settings*."
     ),
     question="your compute budget grows tenfold. How much bigger should the compute-optimal model get? "
     "And if it will later serve ten trillion tokens, should it be bigger or smaller than that?",
@@ -116,13 +119,16 @@ parameters, so the far ends of the sliders are extrapolation. Llama 3 8B (15T to
 {LLAMA3_TOKENS_PER_PARAM:.0f} per parameter) sits far off the frontier: that is the inference-aware logic in practice.
 
 **Measured here.** The last chart times one full-batch SGD step of the app's own MLP engine (the networks the
-other pages train) on this machine: the median of {REPEATS} repeats of {STEPS_PER_REPEAT} steps, after {WARMUP} warm-up step. It is
-wall time, so it varies from run to run and with other users of the machine. Small networks cost a fixed
+other pages train) on this machine: the fastest of {REPEATS} steps, after {WARMUP} warm-up steps, on one CPU thread.
+Other work on a shared machine only ever adds time, so the fastest step is the step's own cost; with two
+threads, each waiting for the other whenever the scheduler parked one, single widths came out 100 times
+slower than their neighbours, and a median of a few repeats did not hide it. It is still wall time, so it
+varies a little from run to run. Small networks cost a fixed
 per-step overhead (Python, kernel launches, threads), so their time barely grows; only once the arithmetic
 dominates does the time follow the FLOPs (slope 1 against parameters). Memory is counted from the tensors a
 step holds (weights, gradients, activations), not measured from the allocator.
 
-**What the seed overstates or leaves out.** It is right that the best size grows with compute and that model
+**What the textbook page overstates or leaves out.** It is right that the best size grows with compute and that model
 and data should grow together, but (1) the exponent depends on the fitted law ({CHINCHILLA.exponent:.2f}, {KAPLAN.exponent:.2f},
 {KAPLAN_QUOTED_EXPONENT} or 0.50 depending on whom you read), (2) "compute-optimal" counts training only: a model that will be served at
 scale should be smaller and trained longer, which its own "Deployment constraints" section points at, and

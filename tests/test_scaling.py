@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from core import cli, contract, mlp
@@ -146,6 +147,31 @@ def test_small_networks_pay_a_fixed_overhead_so_time_grows_slower_than_flops():
     flops = measured.loc[64, "flops_per_step"] / measured.loc[16, "flops_per_step"]
     seconds = measured.loc[64, "seconds_per_step"] / measured.loc[16, "seconds_per_step"]
     assert flops > 8 and seconds < flops / 2  # seen: 1.2x the time for 9x the FLOPs
+
+
+def test_steps_are_timed_on_one_thread_and_the_count_is_restored(monkeypatch):
+    """Page and caption: the fastest of the timed steps, on one CPU thread (two threads waiting for
+    each other on a shared machine made single widths 100 times slower)."""
+    from core.experiments.scaling import timing
+
+    seen = []
+    advance = mlp.Trainer.advance
+
+    def spy(self, steps):
+        seen.append(torch.get_num_threads())
+        return advance(self, steps)
+
+    monkeypatch.setattr(mlp.Trainer, "advance", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        stack = mlp.init_stack(scaling.mlp_sizes(8), [0])
+        x, y = torch.randn(16, scaling.D_IN), torch.randn(16, 1)
+        seconds = timing.time_step(stack, x, y)
+        assert torch.get_num_threads() == 2  # restored for the rest of the run
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1] * (1 + timing.REPEATS) and seconds > 0  # the warm-up, then one call per timed step
 
 
 def test_training_flops_grow_in_proportion_to_parameters_for_wide_mlps():

@@ -2,7 +2,7 @@
 counting inference moves it, and what a training step costs on the machine running this page.
 
 laws (the two fitted laws in one form), config (the settings), optima (what the laws imply, and the
-tables), timing (this machine's cost per step), checklist (the seed's decision table), run, figures.
+tables), timing (this machine's cost per step), checklist (the textbook's decision table), run, figures.
 """
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from __future__ import annotations
 from core import contract
 from core.experiments.scaling.checklist import FACTORS, UNSURE, Factor, Leaning, lean
 from core.experiments.scaling.config import Config
-from core.experiments.scaling.figures import make_charts
+from core.experiments.scaling.figures import LABELS, make_charts
 from core.experiments.scaling.laws import CHINCHILLA, KAPLAN, KAPLAN_QUOTED_EXPONENT, LAWS, REFERENCE_MODELS, Law
 from core.experiments.scaling.optima import inference_optimum, law_metrics, log_slope, optimum
 from core.experiments.scaling.run import flops, run, size
 from core.experiments.scaling.timing import D_IN, TIMED_STEPS, mlp_sizes
 
 __all__ = [
-    "CHINCHILLA", "D_IN", "EXPERIMENT", "FACTORS", "KAPLAN", "KAPLAN_QUOTED_EXPONENT", "LAWS", "REFERENCE_MODELS",
-    "TIMED_STEPS", "UNSURE", "Config", "Factor", "Law", "Leaning", "flops", "inference_optimum", "law_metrics",
+    "CHINCHILLA", "D_IN", "EXPERIMENT", "FACTORS", "KAPLAN", "KAPLAN_QUOTED_EXPONENT", "LABELS", "LAWS",
+    "REFERENCE_MODELS", "TIMED_STEPS", "UNSURE", "Config", "Factor", "Law", "Leaning", "flops", "inference_optimum", "law_metrics",
     "lean", "log_slope", "make_charts", "mlp_sizes", "optimum", "run", "size",
 ]
 
@@ -44,4 +44,5 @@ EXPERIMENT = contract.Experiment(
     charts=make_charts,
     size=size,
     presets=PRESETS,
+    labels=LABELS,
 )

@@ -14,7 +14,7 @@ class Config:
     boxes, so a published model can be typed exactly (70e9 gives Chinchilla's 1.9366)."""
 
     law: str = param("chinchilla", "the fitted scaling law: Hoffmann 2022 (Chinchilla) or Kaplan 2020",
-                     choices=tuple(LAWS))
+                     choices=tuple(LAWS), label="scaling law")
     log10_compute: float = param(23.8, "training compute budget C as log10 of FLOPs (23.8: Chinchilla's 5.9e23)",
                                  lo=18.0, hi=26.0, step=0.1, label="compute budget C (log10 FLOPs)")
     n_params: float = param(CHINCHILLA_N, "model size N for the point evaluation, in parameters (type e.g. 7e9)",
@@ -25,8 +25,9 @@ class Config:
                                           "as log10 (each costs 2N FLOPs)", lo=6.0, hi=16.0, step=0.1,
                                           label="lifetime inference tokens (log10)")
     widths: tuple[int, ...] = param((16, 64, 128, 256, 512), "hidden widths of the 2-layer MLPs timed on "
-                                    "this machine", lo=4, hi=2048, max_len=8)
-    batch: int = param(256, "samples per timed training step", lo=16, hi=2048)
+                                    "this machine (the run behind the cost row)", lo=4, hi=2048, max_len=8,
+                                    label="timed MLPs: hidden widths")
+    batch: int = param(256, "samples per timed training step", lo=16, hi=2048, label="timed MLPs: batch size")
 
     def check(self) -> None:
         if len(self.widths) < 2:

@@ -3,9 +3,9 @@ costs, in seconds (timed) and bytes (counted), against its size."""
 
 from __future__ import annotations
 
-import statistics
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import torch
@@ -13,10 +13,13 @@ import torch
 from core import mlp
 from core.experiments.scaling.config import Config
 
-# The timed MLPs: the app's own engine (core.mlp), full-batch SGD, one warm-up step, then the median
-# over REPEATS of the mean step time over STEPS_PER_REPEAT steps.
-D_IN, DEPTH, WARMUP, REPEATS, STEPS_PER_REPEAT = 32, 2, 1, 3, 2
-TIMED_STEPS = WARMUP + REPEATS * STEPS_PER_REPEAT
+# The timed MLPs: the app's own engine (core.mlp), full-batch SGD, WARMUP warm-up steps, then the
+# fastest of REPEATS timed steps, on one CPU thread. On a shared 2-core machine two threads wait for
+# each other whenever the scheduler parks one, which made single widths 100 times slower than their
+# neighbours (and medians of a few repeats did not hide it); one thread and the fastest step measure
+# the cost of the arithmetic and the overhead, which is what the chart is about.
+D_IN, DEPTH, WARMUP, REPEATS = 32, 2, 2, 7
+TIMED_STEPS = WARMUP + REPEATS
 
 
 def mlp_sizes(width: int) -> tuple[int, ...]:
@@ -40,18 +43,32 @@ def step_bytes(stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor) -> int:
     return sum(storages.values())
 
 
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device) -> Iterator[None]:
+    """Time CPU steps on one thread (see the module's note), restoring the count afterwards."""
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def time_step(stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Median seconds per full-batch SGD step of the app's engine, after one warm-up step."""
+    """Seconds of the fastest of REPEATS full-batch SGD steps of the app's engine, after WARMUP
+    steps: interference from other work only ever adds time, so the fastest step is the step's cost."""
     trainer = mlp.Trainer(stack, x, y, lr=1e-4, optimizer="sgd", steps=TIMED_STEPS)
-    trainer.advance(WARMUP)
     times = []
-    for _ in range(REPEATS):
-        _sync(x.device)
-        start = time.perf_counter()
-        trainer.advance(STEPS_PER_REPEAT)
-        _sync(x.device)
-        times.append((time.perf_counter() - start) / STEPS_PER_REPEAT)
-    return statistics.median(times)
+    with _one_cpu_thread(x.device):
+        trainer.advance(WARMUP)
+        for _ in range(REPEATS):
+            _sync(x.device)
+            start = time.perf_counter()
+            trainer.advance(1)
+            _sync(x.device)
+            times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def measure(config: Config, device: torch.device,
