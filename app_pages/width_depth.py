@@ -44,7 +44,7 @@ net, which needs no help, still does best at this learning rate and step count).
 a = 1/√(number of blocks), so the sum of the blocks stays the same size at any depth (Hayou et al. 2021);
 without it the 12-layer residual net diverges at the learning rate the others use.
 
-**What the seed claim leaves out: three remedies.** "Deep narrow nets are hard to train" is about plain
+**What the textbook page leaves out: three remedies.** "Deep narrow nets are hard to train" is about plain
 gradient descent from PyTorch's default initialisation. Each of three changes, on its own, makes the plain
 12-layer net train (the presets run them; the chart caption gives each run's numbers):
 (1) *He initialisation* (He et al. 2015: normal, variance 2/fan-in, zero biases) keeps the signal's size

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from core import contract, mlp
+from core.charts import PALETTE, log_y, words
 from core.contract import Figure, Result, param
 from core.data import regression_task
 
@@ -25,19 +26,36 @@ CHUNK = 50
 @dataclass(frozen=True)
 class Config:
     budget: int = param(5_000, "parameters per network (weights and biases); each depth gets the width that meets it",
-                        lo=1_000, hi=100_000, step=1_000)
-    depths: tuple[int, ...] = param((1, 2, 4, 8, 12), "hidden layers, one network per depth", lo=1, hi=12, max_len=12)
+                        lo=1_000, hi=100_000, step=1_000, label="parameter budget per network")
+    depths: tuple[int, ...] = param((1, 2, 4, 8, 12), "hidden layers, one network per depth", lo=1, hi=12, max_len=12,
+                                    label="depths (hidden layers)")
     init: str = param("pytorch", "initialisation: PyTorch's default (uniform, variance 1/(3 fan-in), the signal shrinks "
                       "about six-fold per ReLU layer) or He (normal, variance 2/fan-in, zero biases, keeps its size)",
-                      choices=mlp.INITS)
-    residual: bool = param(False, "skip connections h <- h + a relu(W h + b) around every hidden layer after the first, "
-                           "a = 1/sqrt(number of such layers)")
-    n: int = param(200, "training samples (3 Gaussian inputs, target sin(x1 + x2 + x3) + noise)", lo=20, hi=2000)
-    noise: float = param(0.1, "label noise standard deviation", lo=0.0, hi=1.0, step=0.01)
-    steps: int = param(500, "full-batch training steps", lo=100, hi=5000, step=100)
-    lr: float = param(0.01, "learning rate", lo=1e-4, hi=1.0, log=True)
-    optimizer: str = param("sgd", "full-batch gradient descent or Adam", choices=("sgd", "adam"))
-    seed: int = param(0, "random seed for data and initialisation", lo=0, hi=2**31 - 1)
+                      choices=mlp.INITS, label="initialisation")
+    residual: bool = param(False, "skip connections h ← h + a relu(W h + b) around every hidden layer after the first, "
+                           "a = 1/√(number of such layers)", label="skip connections")
+    n: int = param(200, "training samples (3 Gaussian inputs, target sin(x₁ + x₂ + x₃) + noise)", lo=20, hi=2000,
+                   label="training samples n")
+    noise: float = param(0.1, "label noise standard deviation", lo=0.0, hi=1.0, step=0.01, label="label noise σ")
+    steps: int = param(500, "full-batch training steps", lo=100, hi=5000, step=100, label="training steps")
+    lr: float = param(0.01, "learning rate", lo=1e-4, hi=1.0, log=True, label="learning rate")
+    optimizer: str = param("sgd", "full-batch gradient descent or Adam", choices=("sgd", "adam"), label="optimizer")
+    seed: int = param(0, "random seed for data and initialisation", lo=0, hi=2**31 - 1, label="random seed")
+
+
+#: Words for the metrics and table columns, as a reader sees them (comparison table, tooltips).
+LABELS = {
+    "best_depth": "depth of the lowest test loss",
+    "noise_floor": "label-noise floor σ²",
+    "baseline_test_mse": "test loss of predicting the mean",
+    "setup": "initialisation, optimizer and skips",
+    "depth": "hidden layers",
+    "width": "width (hidden units per layer)",
+    "params": "parameters",
+    "train_loss": "final training loss",
+    "test_loss": "held-out test loss",
+    "grad_ratio": "|∇ first layer| / |∇ last layer| at init",
+}
 
 
 def width_for(budget: int, depth: int, d: int = D) -> int:
@@ -146,7 +164,7 @@ def make_charts(result: Result) -> list[Figure]:
     grid = result.tables["grid"]
     caption = ("Left: final training and held-out test loss of each depth at the same parameter budget (log scale; "
                "the dashed line is predicting the mean, the dotted one the label-noise floor). Right: gradient norm of "
-               "the first layer over the last at initialisation, log scale, labelled with each net's width. A fall by "
+               "the first layer over the last at initialisation, log scale. Under each depth: its width. A fall by "
                "orders of magnitude with depth is the vanishing gradient: the first layers barely learn."
                + _verdict(grid, result.metrics))
     return [Figure("Loss and gradient flow against depth, at a fixed parameter budget", _chart(grid, result.metrics),
@@ -169,34 +187,37 @@ def _verdict(grid: pd.DataFrame, metrics: dict) -> str:
 
 def _chart(grid: pd.DataFrame, metrics: dict) -> alt.HConcatChart:
     depths = sorted(int(d) for d in grid["depth"].unique())
-    x = alt.X("depth:Q", title="hidden layers (width shrinks to keep the budget)", axis=alt.Axis(values=depths),
+    # each tick reads "depth" over "width w": the widths sit under the axis, where no line crosses them
+    widths = dict(zip(grid["depth"].astype(int), grid["width"].astype(int)))
+    width_of = " : ".join(f"datum.value == {d} ? 'width {w}'" for d, w in widths.items()) + " : ''"
+    x = alt.X("depth:Q", title="hidden layers (width shrinks to keep the budget)",
+              axis=alt.Axis(values=depths, labelExpr=f"[datum.label, {width_of}]"),
               scale=alt.Scale(domain=[depths[0] - 0.7, depths[-1] + 0.7], nice=False))
-    tooltip = ["depth", "width", "params", alt.Tooltip("loss:Q", format=".3g")]
+    tooltip = [alt.Tooltip("depth:Q", title=LABELS["depth"]), alt.Tooltip("width:Q", title=LABELS["width"]),
+               alt.Tooltip("params:Q", title=LABELS["params"], format=",")]
     long = grid.melt(id_vars=["depth", "width", "params"], value_vars=["train_loss", "test_loss"],
                      var_name="set", value_name="loss").dropna()
-    long = long[long["loss"] > 0]
-    long["set"] = long["set"].map({"train_loss": "train", "test_loss": "test"})
-    losses = alt.Chart(long).mark_line(point=True).encode(
-        x=x, y=alt.Y("loss:Q", title="final loss (MSE, log scale)", scale=alt.Scale(type="log")),
-        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=["train", "test"], range=["#1f77b4", "#ff7f0e"]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[*tooltip, "set"])
+    long = words(long[long["loss"] > 0], "set", LABELS)
     refs = _references(metrics)
+    y = log_y("loss", "final loss (MSE, log scale)", values=[*long["loss"], *refs["loss"]])
+    sets = [LABELS["train_loss"], LABELS["test_loss"]]
+    losses = alt.Chart(long).mark_line(point=True).encode(
+        x=x, y=y,
+        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=sets, range=[PALETTE.blue, PALETTE.orange]),
+                        legend=alt.Legend(orient="top", labelLimit=0)),
+        tooltip=[*tooltip, alt.Tooltip("set:N", title="set"), alt.Tooltip("loss:Q", title="loss", format=".3g")])
     layers = [losses]
     if not refs.empty:
-        layers.append(alt.Chart(refs).mark_rule(color="grey").encode(
-            y="loss:Q", strokeDash=alt.StrokeDash("reference:N", title=None, legend=alt.Legend(orient="top"),
-                                                  scale=alt.Scale(domain=list(refs["reference"]), range=[[6, 3], [2, 2]][: len(refs)])),
-            tooltip=["reference", alt.Tooltip("loss:Q", format=".3g")]))
+        layers.append(alt.Chart(refs).mark_rule(color=PALETTE.grey).encode(
+            y=y, strokeDash=alt.StrokeDash("reference:N", title=None, legend=alt.Legend(orient="top"),
+                                           scale=alt.Scale(domain=list(refs["reference"]), range=[[6, 3], [2, 2]][: len(refs)])),
+            tooltip=[alt.Tooltip("reference:N", title="reference"), alt.Tooltip("loss:Q", title="loss", format=".3g")]))
     left = alt.layer(*layers).resolve_scale(strokeDash="independent").properties(width=380, height=300)
     ratio = grid.dropna(subset=["grad_ratio"])
-    ratio = ratio[ratio["grad_ratio"] > 0].assign(label=lambda df: "width " + df["width"].astype(str))
-    base = alt.Chart(ratio).encode(
-        x=x, y=alt.Y("grad_ratio:Q", title="|∇ first layer| / |∇ last layer| at init (log)", scale=alt.Scale(type="log")))
-    right = alt.layer(
-        base.mark_line(point=alt.OverlayMarkDef(color="#2ca02c"), color="#2ca02c").encode(
-            tooltip=["depth", "width", alt.Tooltip("grad_ratio:Q", format=".3g")]),
-        base.mark_text(dy=-12, fontSize=11, color="#555").encode(text="label:N"),
+    ratio = ratio[ratio["grad_ratio"] > 0]
+    right = alt.Chart(ratio).mark_line(point=alt.OverlayMarkDef(color=PALETTE.green), color=PALETTE.green).encode(
+        x=x, y=log_y("grad_ratio", f"{LABELS['grad_ratio']} (log)", values=ratio["grad_ratio"]),
+        tooltip=[*tooltip[:2], alt.Tooltip("grad_ratio:Q", title=LABELS["grad_ratio"], format=".3g")],
     ).properties(width=380, height=300)
     return alt.hconcat(left, right)
 
@@ -228,4 +249,5 @@ EXPERIMENT = contract.Experiment(
     charts=make_charts,
     size=size,
     presets=PRESETS,
+    labels=LABELS,
 )
