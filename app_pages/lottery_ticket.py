@@ -17,7 +17,7 @@ page.render(
 **What is computed.** Round 0 trains the dense network (ReLU MLP, hidden layers widest first). Each later
 round removes, in every layer, the fraction *p* of the surviving weights with the smallest trained
 magnitude after the previous round's training (the output layer at *p*/2), resets the survivors to their
-**initial** values (or their values at `rewind_step`), and trains again. Per layer, *c* survivors become
+**initial** values (or their values at the *rewind to step* control's step), and trains again. Per layer, *c* survivors become
 *c* − ⌊*p c*⌋, so the fraction left is exact and identical for all three methods. Biases are never pruned.
 The baselines are drawn afresh each round: the ticket's mask on new random weights, and a uniformly random
 mask with the same count per layer on the rewound weights. Classification is trained with the engine's
@@ -39,9 +39,9 @@ improving when training stops (with plain gradient descent the gap is far larger
 Frankle & Carbin's slower schedule and twice the steps it is smaller, until about 8% of the weights are
 left). Liu et al. (2019) found that with longer training and well-tuned learning rates, randomly
 re-initialized pruned networks often match tickets, and in deeper networks rewinding to the initial values
-fails unless one rewinds to a weight vector from early in training (`rewind_step` > 0; Frankle et al.
+fails unless one rewinds to a weight vector from early in training (*rewind to step* above 0; Frankle et al.
 2020). This two-layer network does not need it: rewinding to step 25 gives the same tickets. With
-`rewind_step` = k, every pruned network trains `steps` − k steps, so the re-initialized one gets k
+rewinding to step k, every pruned network trains the round's steps minus k, so the re-initialized one gets k
 fewer steps than the dense run; compare the methods at k = 0. On the synthetic task the dense network
 overfits (80% test accuracy), and moderate pruning even *raises* the ticket's accuracy: pruning is also
 a regularizer.

@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from core import contract, mlp
-from core.charts import PALETTE
+from core.charts import PALETTE, log_axis, log_y
 from core.contract import ConfigError, Figure, Result, param
 
 METHODS = ("ticket", "random_reinit", "random_mask")
@@ -38,19 +38,24 @@ N_TEST = math.ceil(TEST_FRACTION * N_TOTAL)  # what train_test_split holds out
 @dataclass(frozen=True)
 class Config:
     dataset: str = param("digits", "scikit-learn's 8x8 handwritten digits (real, 1797 images) or a synthetic "
-                         "10-class task of the same size (make_classification)", choices=("digits", "synthetic"))
+                         "10-class task of the same size (make_classification)", choices=("digits", "synthetic"),
+                         label="data")
     hidden: tuple[int, ...] = param((32, 64), "hidden layer widths; used widest first (the LeNet-300-100 shape), "
-                                    "each width once", lo=4, hi=500, max_len=4)
-    rounds: int = param(6, "pruning rounds after the dense run", lo=0, hi=15)
+                                    "each width once", lo=4, hi=500, max_len=4, label="hidden layer widths")
+    rounds: int = param(6, "pruning rounds after the dense run", lo=0, hi=15, label="pruning rounds")
     prune_rate: float = param(0.4, "fraction of each layer's surviving weights removed per round "
-                              "(the output layer at half this rate)", lo=0.05, hi=0.8, step=0.05)
+                              "(the output layer at half this rate)", lo=0.05, hi=0.8, step=0.05,
+                              label="share pruned per round")
     rewind_step: int = param(0, "rewind survivors to their weights at this step: 0 = the initial weights "
-                             "(Frankle & Carbin 2019), k > 0 = late rewinding (Frankle et al. 2020)", lo=0, hi=1000)
-    steps: int = param(100, "full-batch training steps per round", lo=25, hi=2000, step=25)
-    lr: float = param(0.003, "learning rate", lo=1e-4, hi=10.0, log=True)
-    optimizer: str = param("adam", "Adam or full-batch gradient descent", choices=("adam", "sgd"))
-    repeats: int = param(2, "independent runs (initial weights, masks) per method", lo=1, hi=6)
-    seed: int = param(0, "random seed for the split, initialisations and random masks", lo=0, hi=2**31 - 1)
+                             "(Frankle & Carbin 2019), k > 0 = late rewinding (Frankle et al. 2020)", lo=0, hi=1000,
+                             label="rewind to step")
+    steps: int = param(100, "full-batch training steps per round", lo=25, hi=2000, step=25,
+                       label="training steps per round")
+    lr: float = param(0.003, "learning rate", lo=1e-4, hi=10.0, log=True, label="learning rate")
+    optimizer: str = param("adam", "Adam or full-batch gradient descent", choices=("adam", "sgd"), label="optimizer")
+    repeats: int = param(2, "independent runs (initial weights, masks) per method", lo=1, hi=6, label="runs per method")
+    seed: int = param(0, "random seed for the split, initialisations and random masks", lo=0, hi=2**31 - 1,
+                      label="random seed")
 
     def check(self) -> None:
         if self.rewind_step >= self.steps:
@@ -297,8 +302,21 @@ def _last_round(table: pd.DataFrame) -> dict:
     return out
 
 
-LABELS = {"ticket": "ticket: pruned mask, rewound weights", "random_reinit": "same mask, random re-init",
-          "random_mask": "random mask, rewound weights"}
+METHOD_WORDS = {"ticket": "ticket: pruned mask, rewound weights", "random_reinit": "same mask, random re-init",
+                "random_mask": "random mask, rewound weights"}
+#: Words for the metrics and table columns, as a reader sees them (comparison table, tooltips).
+LABELS = {
+    "rounds_done": "pruning rounds done",
+    "remaining": "fraction of weights remaining",
+    "dense_accuracy": "test accuracy of the dense network",
+    **{f"{m}_accuracy": f"test accuracy, {words}" for m, words in METHOD_WORDS.items()},
+    **{f"{m}_steps_to_best": f"step of the lowest test loss, {words}" for m, words in METHOD_WORDS.items()},
+    "round": "pruning round",
+    "method": "method",
+    "test_accuracy": "test accuracy",
+    "train_loss": "final training loss",
+    "steps_to_best": "step of the lowest test loss",
+}
 WIDTH = 640  # both panels, so their x axes line up
 COLORS = {"ticket": PALETTE.blue, "random_reinit": PALETTE.orange, "random_mask": PALETTE.grey}
 
@@ -315,7 +333,7 @@ def make_charts(result: Result) -> list[Figure]:
     if table["round"].max() > 0:
         chart = alt.vconcat(chart, alt.hconcat(_loss_chart(table)))
         caption += (" Bottom: final training loss (MSE to one-hot targets) after the same number of steps: the ticket "
-                    "trains fastest. The CSV also has steps_to_best, the step of the lowest test loss (checked every "
+                    "trains fastest. The CSV also has the step of the lowest test loss (steps_to_best, checked every "
                     f"{EVAL_EVERY} steps); at these budgets it is mostly the last step, i.e. still improving.")
     return [Figure("Test accuracy as the network is pruned", chart, "sparsity", caption)]
 
@@ -323,18 +341,27 @@ def make_charts(result: Result) -> list[Figure]:
 def _by_method(table: pd.DataFrame, value: str) -> pd.DataFrame:
     agg = table.groupby(["round", "method"], as_index=False).agg(
         remaining=("remaining", "mean"), mean=(value, "mean"), lo=(value, "min"), hi=(value, "max"))
-    agg["label"] = agg["method"].map(LABELS)
+    agg["label"] = agg["method"].map(METHOD_WORDS)
     return agg
 
 
 def _color() -> alt.Color:
-    return alt.Color("label:N", title=None, scale=alt.Scale(domain=[LABELS[m] for m in METHODS], range=[COLORS[m] for m in METHODS]),
-                     legend=alt.Legend(orient="top", direction="horizontal", labelLimit=400))
+    # the legend draws each method as its line, at full strength, not as the pale band under it
+    return alt.Color("label:N", title=None,
+                     scale=alt.Scale(domain=[METHOD_WORDS[m] for m in METHODS], range=[COLORS[m] for m in METHODS]),
+                     legend=alt.Legend(orient="top", direction="horizontal", labelLimit=400, symbolType="stroke",
+                                       symbolOpacity=1, symbolStrokeWidth=3))
 
 
 def _x() -> alt.X:
-    return alt.X("remaining:Q", title="fraction of weights remaining (log scale)",
-                 scale=alt.Scale(type="log", reverse=True, nice=False), axis=alt.Axis(format="%"))
+    """Percentages read the same at every decade ("10%", "1%"), so the log axis keeps one format."""
+    return log_axis("remaining", "fraction of weights remaining (log scale)", fmt="~%", reverse=True, nice=False)
+
+
+def _tooltip(value: str) -> list[alt.Tooltip]:
+    return [alt.Tooltip("round:Q", title=LABELS["round"]), alt.Tooltip("label:N", title=LABELS["method"]),
+            alt.Tooltip("remaining:Q", title=LABELS["remaining"], format=".2%"),
+            alt.Tooltip("mean:Q", title=f"{value}, mean of the runs", format=".3g")]
 
 
 def _accuracy_chart(table: pd.DataFrame) -> alt.LayerChart:
@@ -343,12 +370,12 @@ def _accuracy_chart(table: pd.DataFrame) -> alt.LayerChart:
     band = base.mark_area(opacity=0.18).encode(y=alt.Y("lo:Q", title="test accuracy", scale=alt.Scale(zero=False)), y2="hi:Q")
     line = base.mark_line(point=True).encode(
         y="mean:Q",
-        tooltip=["round", "method", alt.Tooltip("remaining:Q", format=".2%"), alt.Tooltip("mean:Q", title="accuracy", format=".3f"),
-                 alt.Tooltip("lo:Q", format=".3f"), alt.Tooltip("hi:Q", format=".3f")])
+        tooltip=[*_tooltip("test accuracy"), alt.Tooltip("lo:Q", title="lowest run", format=".3f"),
+                 alt.Tooltip("hi:Q", title="highest run", format=".3f")])
     dense = float(table.loc[table["round"] == 0, "test_accuracy"].mean())
     reference = pd.DataFrame({"y": [dense], "text": [f"dense network {dense:.3f}"]})
-    rule = alt.Chart(reference).mark_rule(strokeDash=[6, 4], color="black").encode(y="y:Q")
-    text = alt.Chart(reference).mark_text(align="right", dy=-7, color="black").encode(
+    rule = alt.Chart(reference).mark_rule(strokeDash=[6, 4], color=PALETTE.ink).encode(y="y:Q")
+    text = alt.Chart(reference).mark_text(align="right", dy=-7, color=PALETTE.ink).encode(
         y="y:Q", x=alt.value(WIDTH), text="text:N")
     return alt.layer(band, line, rule, text).properties(width=WIDTH, height=320)
 
@@ -356,8 +383,8 @@ def _accuracy_chart(table: pd.DataFrame) -> alt.LayerChart:
 def _loss_chart(table: pd.DataFrame) -> alt.Chart:
     loss = _by_method(table, "train_loss")
     return alt.Chart(loss).mark_line(point=True).encode(
-        x=_x(), y=alt.Y("mean:Q", title="final training loss", scale=alt.Scale(type="log")), color=_color(),
-        tooltip=["round", "method", alt.Tooltip("remaining:Q", format=".2%"), alt.Tooltip("mean:Q", format=".3g")],
+        x=_x(), y=log_y("mean", "final training loss", values=loss["mean"]), color=_color(),
+        tooltip=_tooltip("final training loss"),
     ).properties(width=WIDTH, height=200)
 
 
@@ -381,4 +408,5 @@ EXPERIMENT = contract.Experiment(
     charts=make_charts,
     size=size,
     presets=PRESETS,
+    labels=LABELS,
 )
