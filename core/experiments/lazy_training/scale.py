@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 
 from core import mlp, ntk
-from core.charts import PALETTE, log_axis, log_y
+from core.charts import PALETTE, log_y
 from core.contract import Figure
 from core.experiments.lazy_training.config import Config
 from core.experiments.lazy_training.width import Failure, kernel_flops
@@ -52,9 +52,8 @@ TEST_N = 2000
 #: The parameterization of the α sweep (see the module's docstring for why μP).
 PARAMETERIZATION = "mup"
 COLUMNS = ["alpha", "test_mse", "rel_kernel_change", "kernel_alignment", "train_mse"]
-NET = "network α (f − f₀), test"
-TRAIN = "network, training set"
-LAZY_LIMIT = "kernel regression with K₀ (lazy limit), test"
+NET = "network α (f − f₀)"
+LAZY_LIMIT = "kernel regression with K₀ (lazy limit)"
 CHANGE = "kernel change |K_T − K₀| / |K₀|"
 ALIGNMENT = "alignment of K_T with y yᵀ"
 INITIAL = "alignment of K₀"
@@ -148,8 +147,9 @@ def _one_scale(config: Config, alpha: int, seed: int, data: tuple[torch.Tensor, 
 
 def figure(table: pd.DataFrame, metrics: dict) -> Figure:
     """Test error, kernel change and alignment against α, with the lazy limit drawn where known."""
-    chart = alt.hconcat(_error_panel(table, metrics.get("kernel_test_mse")), _change_panel(table),
-                        _alignment_panel(table, metrics.get("initial_alignment")))
+    x = _alpha_axis(table)
+    chart = alt.hconcat(_error_panel(table, metrics.get("kernel_test_mse"), x), _change_panel(table, x),
+                        _alignment_panel(table, metrics.get("initial_alignment"), x))
     return Figure("Lazy or rich: does moving the kernel help? (the ridge task y = |⟨u, x⟩|, d = 20)", chart,
                   "scale_sweep", "The same initial μP net trained at each output scale α: it predicts α (f − f₀) "
                   "and trains on the loss divided by α². Left: test MSE (1 = predicting the mean); the dashed line "
@@ -171,44 +171,46 @@ def verdict(table: pd.DataFrame, metrics: dict) -> str:
             f"reaches {rich['test_mse']:.3g}, {way} the lazy limit, while its kernel moved "
             f"{rich['rel_kernel_change'] / lazy['rel_kernel_change']:.0f} times as far "
             f"({rich['rel_kernel_change']:.2g} against {lazy['rel_kernel_change']:.2g}) and its alignment went "
-            f"{metrics['initial_alignment']:.2g} → {rich['kernel_alignment']:.2g}.")
+            f"{metrics['initial_alignment']:.2g} → {rich['kernel_alignment']:.2g}. Every scale fits the training "
+            f"set: training MSE at most {done['train_mse'].max():.2g}.")
 
 
-def _alpha_axis() -> alt.X:
-    return log_axis("alpha", "output scale α (log scale)")
+def _alpha_axis(table: pd.DataFrame) -> alt.X:
+    """Log α with a tick at every scale run, the axis ending at the first and last."""
+    alphas = sorted(int(a) for a in table["alpha"])
+    domain = [alphas[0], alphas[-1]] if len(alphas) > 1 else alt.Undefined
+    return alt.X("alpha:Q", title="output scale α (log scale)", scale=alt.Scale(type="log", domain=domain, nice=False),
+                 axis=alt.Axis(values=alphas, format="~g"))
 
 
-def _error_panel(table: pd.DataFrame, kernel_mse: float | None) -> alt.LayerChart:
-    long = table.melt(id_vars=["alpha"], value_vars=["test_mse", "train_mse"], var_name="curve", value_name="mse")
-    long = long[long["mse"] > 0].dropna()
-    long["curve"] = long["curve"].map({"test_mse": NET, "train_mse": TRAIN})
-    colors = alt.Scale(domain=[NET, TRAIN, LAZY_LIMIT], range=[PALETTE.blue, PALETTE.grey, PALETTE.ink])
-    color = alt.Color("curve:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", direction="vertical",
-                                                                            labelLimit=0))
-    y = log_y("mse", "mean squared error (log scale)")
-    tooltip = [alt.Tooltip("alpha:Q", title="α"), "curve", alt.Tooltip("mse:Q", format=".3g")]
-    lines = alt.Chart(long).mark_line(point=True).encode(x=_alpha_axis(), y=y, color=color, tooltip=tooltip)
-    layers = [lines]
+def _error_panel(table: pd.DataFrame, kernel_mse: float | None, x: alt.X) -> alt.LayerChart:
+    net = table.dropna(subset=["test_mse"]).assign(curve=NET).rename(columns={"test_mse": "mse"})
+    frames = [net[["alpha", "mse", "curve"]]]
     if kernel_mse is not None:
-        limit = pd.DataFrame({"alpha": [table["alpha"].min(), table["alpha"].max()], "mse": kernel_mse, "curve": LAZY_LIMIT})
-        layers.append(alt.Chart(limit).mark_line(strokeDash=[6, 4], strokeWidth=2).encode(
-            x=_alpha_axis(), y=y, color=color, tooltip=tooltip))
-    return alt.layer(*layers).properties(width=300, height=280, title="test error")
+        frames.append(pd.DataFrame({"alpha": [table["alpha"].min(), table["alpha"].max()], "mse": kernel_mse,
+                                    "curve": LAZY_LIMIT}))
+    colors = alt.Scale(domain=[NET, LAZY_LIMIT], range=[PALETTE.blue, PALETTE.ink])
+    color = alt.Color("curve:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0))
+    dash = alt.StrokeDash("curve:N", scale=alt.Scale(domain=[NET, LAZY_LIMIT], range=[[1, 0], [6, 4]]), legend=None)
+    tooltip = [alt.Tooltip("alpha:Q", title="α"), "curve", alt.Tooltip("mse:Q", format=".3g", title="test MSE")]
+    return alt.Chart(pd.concat(frames, ignore_index=True)).mark_line(point=True).encode(
+        x=x, y=log_y("mse", "test mean squared error (log scale)"), color=color, strokeDash=dash, tooltip=tooltip,
+    ).properties(width=300, height=280, title="test error")
 
 
-def _change_panel(table: pd.DataFrame) -> alt.Chart:
+def _change_panel(table: pd.DataFrame, x: alt.X) -> alt.Chart:
     ok = table[table["rel_kernel_change"] > 0]
-    return alt.Chart(ok).mark_line(point=True, color=PALETTE.red).encode(
-        x=_alpha_axis(), y=log_y("rel_kernel_change", CHANGE),
+    return alt.Chart(ok).mark_line(point=alt.OverlayMarkDef(color=PALETTE.red), color=PALETTE.red).encode(
+        x=x, y=log_y("rel_kernel_change", CHANGE),
         tooltip=[alt.Tooltip("alpha:Q", title="α"), alt.Tooltip("rel_kernel_change:Q", format=".3g")],
     ).properties(width=260, height=280, title="how far the kernel moved")
 
 
-def _alignment_panel(table: pd.DataFrame, initial: float | None) -> alt.LayerChart:
+def _alignment_panel(table: pd.DataFrame, initial: float | None, x: alt.X) -> alt.LayerChart:
     y = alt.Y("kernel_alignment:Q", title=ALIGNMENT, scale=alt.Scale(zero=True))
     tooltip = [alt.Tooltip("alpha:Q", title="α"), alt.Tooltip("kernel_alignment:Q", format=".3g")]
-    layers = [alt.Chart(table.dropna(subset=["kernel_alignment"])).mark_line(point=True, color=PALETTE.green).encode(
-        x=_alpha_axis(), y=y, tooltip=tooltip)]
+    layers = [alt.Chart(table.dropna(subset=["kernel_alignment"])).mark_line(
+        point=alt.OverlayMarkDef(color=PALETTE.green), color=PALETTE.green).encode(x=x, y=y, tooltip=tooltip)]
     if initial is not None:
         rule = pd.DataFrame({"kernel_alignment": [initial], "label": [INITIAL]})
         layers.append(alt.Chart(rule).mark_rule(strokeDash=[6, 4], color=PALETTE.dark_grey).encode(
