@@ -124,7 +124,7 @@ def test_the_caption_gives_this_run_numbers(default):
     caption = EXP.charts(default)[0].caption
     assert ("Here the test loss peaks at width 11 (p = 835, 0.42 nK) at 5.48, 5x the best narrower width's "
             "(1.1 at width 3), and ends at 0.522 for width 256, 10x below the peak. At the peak the networks misfit "
-            "5.3% of the training labels; every training label is fitted from width 23 (p = 1735, 0.87 nK) on.") in caption
+            "5.3% of the training labels; every training label is fitted from width 23 (p = 1,735, 0.87 nK) on.") in caption
 
 
 # --- clean labels, heavy noise --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from core import contract
 from core.experiments.deep_double_descent.config import (
     DEFAULT_WIDTHS,
+    LABELS,
     N_CLASSES,
     N_FEATURES,
     Config,
@@ -29,7 +30,7 @@ from core.experiments.deep_double_descent.random_features import readout
 from core.experiments.deep_double_descent.run import metrics, run
 
 __all__ = [
-    "DEFAULT_WIDTHS", "EPOCH_COLUMNS", "EXPERIMENT", "N_CLASSES", "N_FEATURES", "PRESETS", "SWEEP_COLUMNS", "Config",
+    "DEFAULT_WIDTHS", "EPOCH_COLUMNS", "EXPERIMENT", "LABELS", "N_CLASSES", "N_FEATURES", "PRESETS", "SWEEP_COLUMNS", "Config",
     "Data", "epoch_widths", "flops", "groups_for", "load", "make_charts", "metrics", "params", "readout", "run",
     "schedule", "size", "sizes", "threshold", "train",
 ]
@@ -57,4 +58,5 @@ EXPERIMENT = contract.Experiment(
     charts=make_charts,
     size=size,
     presets=PRESETS,
+    labels=LABELS,
 )

@@ -26,27 +26,59 @@ WEIGHT_DECAYS = ("0", "0.0001", "0.0003", "0.001", "0.003", "0.01")
 #: The widest random-feature model solved beyond the networks' widths (see rf_widths).
 RF_MAX_WIDTH = 2048
 
+#: Words for the metrics and table columns, as a reader sees them (comparison table, tooltips).
+LABELS = {
+    "threshold_params": "interpolation threshold nK (parameters)",
+    "labels_changed": "training labels made noisy",
+    "interpolation_width": "narrowest width that fits every training label",
+    "interpolation_params": "its parameters",
+    "peak_width": "width of the highest test loss",
+    "peak_params": "parameters at the highest test loss",
+    "peak_test_loss": "highest test loss",
+    "widest_test_loss": "test loss of the widest networks",
+    "peak_over_widest": "highest test loss / widest networks' test loss",
+    "largest_rise": "largest climb of the test loss above a narrower width's",
+    "largest_rise_width": "width of that climb",
+    "rf_threshold_width": "frozen first layer: width that can fit every target",
+    "rf_peak_width": "frozen first layer: width of the highest test loss",
+    "width": "hidden units",
+    "params": "parameters p",
+    "readout_params": "read-out parameters (w + 1) K",
+    "p_over_nk": "p / (nK)",
+    "train_error": "training error",
+    "test_error": "test error",
+    "train_loss": "training loss",
+    "test_loss": "test loss",
+    "norm": "norm of the read-out weights",
+    "step": "training step",
+}
+
 
 @dataclass(frozen=True)
 class Config:
     dataset: str = param("digits", "digits: scikit-learn's 8x8 handwritten digits (1,797 images, bundled): n to train "
                          "on, the rest to test on; synthetic: a generated 10-class task of the same shape (64 inputs, "
-                         "every class two Gaussian clusters), 1,000 test points", choices=DATASETS)
-    n: int = param(200, "training samples (p = n K, the interpolation threshold, moves with it)", lo=50, hi=1000)
+                         "every class two Gaussian clusters), 1,000 test points", choices=DATASETS, label="data")
+    n: int = param(200, "training samples (p = n K, the interpolation threshold, moves with it)", lo=50, hi=1000,
+                   label="training samples n")
     label_noise: float = param(0.2, "fraction of the training labels replaced by a uniformly random class (test labels "
-                               "stay clean)", lo=0.0, hi=0.5, step=0.05)
+                               "stay clean)", lo=0.0, hi=0.5, step=0.05,
+                               label="share of noisy labels")
     widths: tuple[int, ...] = param(DEFAULT_WIDTHS, "hidden units of the one-hidden-layer networks, one network "
-                                    "(per repeat) per width", lo=1, hi=2048, max_len=20)
-    steps: int = param(2000, "full-batch training steps", lo=100, hi=10000, step=100)
-    optimizer: str = param("adam", "Adam or full-batch gradient descent", choices=("adam", "sgd"))
-    lr: float = param(0.01, "learning rate", lo=1e-4, hi=10.0, log=True)
+                                    "(per repeat) per width", lo=1, hi=2048, max_len=20,
+                                    label="hidden units (widths)")
+    steps: int = param(2000, "full-batch training steps", lo=100, hi=10000, step=100, label="training steps")
+    optimizer: str = param("adam", "Adam or full-batch gradient descent", choices=("adam", "sgd"), label="optimizer")
+    lr: float = param(0.01, "learning rate", lo=1e-4, hi=10.0, log=True, label="learning rate")
     loss: str = param("mse", "mse: squared error on one-hot targets; cross-entropy: softmax cross-entropy",
-                      choices=LOSSES)
-    weight_decay: str = param("0", "L2 penalty weight_decay/2 |theta|^2 on every weight and bias (torch.optim's "
-                              "weight_decay for SGD and Adam); 0 = none", choices=WEIGHT_DECAYS)
+                      choices=LOSSES, label="loss")
+    weight_decay: str = param("0", "L2 penalty (weight decay / 2) |θ|² on every weight and bias (torch.optim's "
+                              "weight_decay for SGD and Adam); 0 = none", choices=WEIGHT_DECAYS,
+                              label="weight decay")
     repeats: int = param(3, "networks per width, from different initial weights; tables and charts show their mean",
-                         lo=1, hi=8)
-    seed: int = param(0, "random seed for the split, the label noise and the initial weights", lo=0, hi=2**31 - 1)
+                         lo=1, hi=8, label="networks per width")
+    seed: int = param(0, "random seed for the split, the label noise and the initial weights", lo=0, hi=2**31 - 1,
+                      label="random seed")
 
 
 def sizes(width: int) -> tuple[int, ...]:

@@ -14,8 +14,11 @@ import pandas as pd
 from core import charts
 from core.charts import PALETTE
 from core.contract import Figure, Result
+from core.experiments.deep_double_descent.config import LABELS
 
 SETS = {"test": PALETTE.blue, "train": PALETTE.grey}
+#: The legend's words for the two sets.
+SET_WORDS = {"test": "test set (true labels)", "train": "training set (labels trained on)"}
 #: Losses below this are exact fits (float64 rounding: 1e-25 and less) and are left off the log axes.
 EXACT = 1e-9
 #: Widths drawn in the epoch-wise chart: the ones nearest to these multiples of p = n K.
@@ -54,7 +57,8 @@ def peak_row(sweep: pd.DataFrame) -> pd.Series | None:
 
 def _long(table: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
     """Rows per (width, set) of ``metric`` (loss or error), finite only."""
-    frames = [table[["width", x, "p_over_nk"]].assign(set=s, value=table[f"{s}_{metric}"].to_numpy()) for s in SETS]
+    frames = [table[["width", x, "p_over_nk"]].assign(set=SET_WORDS[s], value=table[f"{s}_{metric}"].to_numpy())
+              for s in SETS]
     long = pd.concat(frames, ignore_index=True)
     return long[np.isfinite(long["value"])]
 
@@ -70,12 +74,13 @@ def _rule(x: float, label: str, color: str, dash: list[int], dy: int = 10, side:
 
 def _panel(long: pd.DataFrame, x: str, x_title: str, y: alt.Y, references: list[alt.Chart]) -> alt.LayerChart:
     lines = alt.Chart(long).mark_line(point=True).encode(
-        x=charts.log_axis(x, x_title),
+        x=charts.log_axis(x, x_title, values=long[x]),
         y=y,
-        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=list(SETS), range=list(SETS.values())),
-                        legend=alt.Legend(orient="bottom")),
-        tooltip=["width", x, alt.Tooltip("p_over_nk:Q", title="p/(nK)", format=".3g"), "set",
-                 alt.Tooltip("value:Q", format=".3g")],
+        color=alt.Color("set:N", title=None, scale=alt.Scale(domain=list(SET_WORDS.values()), range=list(SETS.values())),
+                        legend=alt.Legend(orient="bottom", labelLimit=0)),
+        tooltip=[alt.Tooltip("width:Q", title=LABELS["width"]), alt.Tooltip(f"{x}:Q", title=LABELS[x]),
+                 alt.Tooltip("p_over_nk:Q", title=LABELS["p_over_nk"], format=".3g"), alt.Tooltip("set:N", title="set"),
+                 alt.Tooltip("value:Q", title=y.to_dict().get("title", "value"), format=".3g")],
     )
     return alt.layer(lines, *references).properties(width=330, height=280)
 
@@ -88,7 +93,7 @@ def _sweep_chart(sweep: pd.DataFrame) -> alt.HConcatChart:
         refs += _rule(float(row["params"]), "train error 0", PALETTE.dark_grey, [4, 3], dy=26, side="left")
     loss = _long(sweep, "params", "loss")
     loss = loss[loss["value"] > EXACT]
-    left = _panel(loss, "params", "parameters p", charts.log_y("value", "loss per sample"), refs)
+    left = _panel(loss, "params", "parameters p", charts.log_y("value", "loss per sample", values=loss["value"]), refs)
     right = _panel(_long(sweep, "params", "error"), "params", "parameters p",
                    alt.Y("value:Q", title="classification error", scale=alt.Scale(domain=[0, 1])), refs)
     return alt.hconcat(left, right)
@@ -99,8 +104,9 @@ def _rf_chart(rf: pd.DataFrame) -> alt.HConcatChart:
     refs = _rule(nk, "p = nK", PALETTE.red, [1, 0]) if np.isfinite(nk) else []
     loss = _long(rf, "readout_params", "loss")
     loss = loss[loss["value"] > EXACT]
-    left = _panel(loss, "readout_params", "read-out parameters (w + 1) K", charts.log_y("value", "loss per sample"), refs)
-    right = _panel(_long(rf, "readout_params", "error"), "readout_params", "read-out parameters (w + 1) K",
+    left = _panel(loss, "readout_params", LABELS["readout_params"],
+                  charts.log_y("value", "loss per sample", values=loss["value"]), refs)
+    right = _panel(_long(rf, "readout_params", "error"), "readout_params", LABELS["readout_params"],
                    alt.Y("value:Q", title="classification error", scale=alt.Scale(domain=[0, 1])), refs)
     return alt.hconcat(left, right)
 
@@ -117,10 +123,12 @@ def epoch_widths(sweep: pd.DataFrame) -> list[int]:
 def _epoch_chart(epochs: pd.DataFrame, sweep: pd.DataFrame) -> alt.Chart:
     shown = epochs[epochs["width"].isin(epoch_widths(sweep)) & np.isfinite(epochs["test_loss"])]
     return alt.Chart(shown).mark_line(point=alt.OverlayMarkDef(size=15)).encode(
-        x=alt.X("step:Q", title="training step", scale=alt.Scale(type="log")),
-        y=charts.log_y("test_loss", "test loss per sample"),
-        color=alt.Color("width:O", title="width", scale=alt.Scale(scheme="viridis")),
-        tooltip=["width", "step", alt.Tooltip("test_loss:Q", format=".3g"), alt.Tooltip("test_error:Q", format=".3f")],
+        x=charts.log_axis("step", "training step", values=shown["step"]),
+        y=charts.log_y("test_loss", "test loss per sample", values=shown["test_loss"]),
+        color=alt.Color("width:O", title=LABELS["width"], scale=alt.Scale(scheme=charts.ORDERED)),
+        tooltip=[alt.Tooltip("width:O", title=LABELS["width"]), alt.Tooltip("step:Q", title=LABELS["step"]),
+                 alt.Tooltip("test_loss:Q", title=LABELS["test_loss"], format=".3g"),
+                 alt.Tooltip("test_error:Q", title=LABELS["test_error"], format=".3f")],
     ).properties(height=300)
 
 
@@ -146,14 +154,14 @@ def sweep_caption(result: Result) -> str:
                     f"its largest climb above a narrower width's is {rise:.2g}x (at width {at['width']:.0f})"))
     else:
         below = narrower.loc[narrower["test_loss"].idxmin()]
-        text += (f"Here the test loss peaks at width {peak['width']:.0f} (p = {peak['params']:.0f}, "
+        text += (f"Here the test loss peaks at width {peak['width']:.0f} (p = {peak['params']:,.0f}, "
                  f"{peak['p_over_nk']:.2g} nK) at {peak['test_loss']:.3g}, {peak['test_loss'] / below['test_loss']:.2g}x "
                  f"the best narrower width's ({below['test_loss']:.3g} at width {below['width']:.0f}), and ends at "
                  f"{widest['test_loss']:.3g} for width {widest['width']:.0f}, "
                  f"{peak['test_loss'] / widest['test_loss']:.2g}x below the peak. At the peak the networks misfit "
                  f"{peak['train_error']:.1%} of the training labels")
     if row is not None:
-        text += (f"; every training label is fitted from width {row['width']:.0f} (p = {row['params']:.0f}, "
+        text += (f"; every training label is fitted from width {row['width']:.0f} (p = {row['params']:,.0f}, "
                  f"{row['params'] / nk:.2g} nK) on.")
     else:
         text += "; no width fits every training label."
