@@ -6,7 +6,7 @@ from ui import page
 page.render(
     mode_connectivity.EXPERIMENT,
     intro=(
-        "Two copies of the same network (the seed's: 2 hidden layers of 200 units, 50 points of sin(x1+x2+x3) in "
+        "Two copies of the same network (the textbook page's: 2 hidden layers of 200 units, 50 points of sin(x₁ + x₂ + x₃) in "
         "10 dimensions, Adam) are trained from different random seeds until both fit the data. "
         "You will see the loss along the straight line between their weights, along the same line after "
         "reordering the second net's hidden units, and along a trained curve; what averaging the two nets gives, "
@@ -16,12 +16,12 @@ page.render(
     question="both nets have training loss below 1e-6. Halfway between them in weight space, is the training "
     "loss still near zero, or is there a hill? What could remove it, and does averaging the two nets help?",
     why="""
-**There is a hill.** On the seed's own setting the training loss halfway along the straight line between
-the two nets is about 0.5 — the loss of predicting zero everywhere (the mean square of sin(x1+x2+x3) is
-0.499). The seed text says independently trained nets "find solutions in the same basin" and that one
+**There is a hill.** On the textbook's own setting the training loss halfway along the straight line between
+the two nets is about 0.5 — the loss of predicting zero everywhere (the mean square of sin(x₁ + x₂ + x₃) is
+0.499). The textbook page says independently trained nets "find solutions in the same basin" and that one
 minimum can be moved into another "while staying at zero loss"; its own script prints a midpoint loss of
 0.49 and "A loss barrier exists", then prints the same-basin implications anyway. On a straight line,
-two minima from different seeds are *not* connected here.
+two minima from different random seeds are *not* connected here.
 
 **Most of the hill is a permutation.** Reordering the hidden units of a layer (their incoming weights,
 bias and outgoing weights together) leaves the function unchanged, so every net has 200! × 200!
@@ -32,7 +32,7 @@ Git Re-Basin) pairs each unit of B with the most similar unit of A: per hidden l
 weights, with the other layers' orders fixed, repeated layer by layer until nothing changes. The
 permuted B computes exactly the same function (its end loss is identical), yet the hill drops.
 
-**What is left, and why the init matters.** With the seed's init (every weight N(0, 0.1²)), the
+**What is left, and why the initialisation matters.** With the textbook's initialisation (every weight N(0, 0.1²)), the
 aligned barrier falls only about in half at width 200, and *grows* with width in the sweep. A fixed
 std of 0.1 is He's scale (√(2/fan_in)) at width 200 only; wider layers start larger (the untrained
 output's size grows from 0.02 at width 25 to 0.9 at width 400), and the nets fit the 50 points in ~150
@@ -56,12 +56,12 @@ their test loss (≈ 0.7) is worse than predicting zero everywhere (0.5). Midway
 the model is close to predicting zero, so its test loss is *lower* than at the ends: the hill is in the
 training loss only. The curve's models stay fitted to the 50 points and generalise about as the ends do.
 
-**Averaging: outputs or weights?** The seed text says good solutions form a basin and that averaging
+**Averaging: outputs or weights?** The textbook page says good solutions form a basin and that averaging
 over it, as ensembles do, improves generalisation. There are two different averages, and the averages
 chart puts them beside the two nets and beside predicting 0 everywhere. An *ensemble* averages the two
 nets' outputs: here it does a little better on new points than either net. Averaging the *weights*
 (t = 1/2 on the straight path) makes one new net, and that only works if the midpoint is itself a
-low-loss point, i.e. if both nets sit in one basin. At the seed's setting it sits on top of the hill:
+low-loss point, i.e. if both nets sit in one basin. At the textbook's setting it sits on top of the hill:
 its training loss is close to that of predicting 0, and so is its test loss. That test loss is *below*
 the nets' own only because the nets do worse than predicting 0 on new points; it is no sign of a
 shared basin. After weight matching the average is a little lower again on both sets, and still far
@@ -71,7 +71,7 @@ net, and the ensemble beats both nets.
 
 **Children of one net share its basin.** Frankle, Dziugaite, Roy and Carbin (2020) asked when two
 copies of one net, trained on from the same point with different minibatch orders (different SGD noise),
-end up linearly connected. Set `spawn_step` above 0 and a `batch_size` below n: B starts as an exact copy
+end up linearly connected. Set *spawn B from A at step* above 0 and a *batch size* below n: B starts as an exact copy
 of A at that step, and from there each draws its own batches. (With full batch every step is the same
 deterministic gradient, so the copy would retrace A exactly: the page refuses that setting.) In the
 preset (minibatches of 10, SGD), independent nets trained the same way have the full hill, and

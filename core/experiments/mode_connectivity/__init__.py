@@ -28,7 +28,7 @@ from core.experiments.mode_connectivity.config import (
     task,
     widths,
 )
-from core.experiments.mode_connectivity.figures import averages_caption, make_charts, spawn_caption
+from core.experiments.mode_connectivity.figures import LABELS, averages_caption, make_charts, spawn_caption
 from core.experiments.mode_connectivity.paths import (
     Params,
     align,
@@ -53,7 +53,7 @@ from core.experiments.mode_connectivity.training import (
 )
 
 __all__ = [
-    "CHUNK", "EXPERIMENT", "FIT_LOSS", "GRID", "N_TEST", "PRESETS", "STOP_LOSS", "Config", "Net", "Params",
+    "CHUNK", "EXPERIMENT", "FIT_LOSS", "GRID", "LABELS", "N_TEST", "PRESETS", "STOP_LOSS", "Config", "Net", "Params",
     "SpawnedOrders", "align", "averages", "averages_caption", "barrier", "bezier", "blend", "child", "flops",
     "line", "losses_along", "make_charts", "net_a", "nets", "plane", "run", "size", "sizes", "spawn_caption",
     "task", "train", "train_curve", "train_pairs", "unstack", "widths",
@@ -61,9 +61,9 @@ __all__ = [
 
 #: Named settings that make the point: the page offers them, the warm start computes them.
 PRESETS = {
-    "The seed's setting": {},
+    "The textbook's setting": {},
     "PyTorch's init: alignment shrinks with width": {"init": "pytorch", "sweep_widths": (16, 32, 64, 128, 256)},
-    "Seed's init, wider nets (lazy, alignment fails)": {"sweep_widths": (25, 50, 100, 200, 400), "curve": False},
+    "The textbook's initialisation, wider nets (lazy, alignment fails)": {"sweep_widths": (25, 50, 100, 200, 400), "curve": False},
     "Enough data to learn the function (n = 500)": {"n": 500, "init": "pytorch", "width": 128,
                                                     "sweep_widths": (32, 128)},
     "Spawned children: one basin": {"batch_size": 10, "optimizer": "sgd", "lr": 0.2, "spawn_step": 5,
@@ -83,4 +83,5 @@ EXPERIMENT = contract.Experiment(
     charts=make_charts,
     size=size,
     presets=PRESETS,
+    labels=LABELS,
 )

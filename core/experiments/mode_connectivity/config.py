@@ -29,33 +29,41 @@ EVAL_FLOATS = 2**24
 
 @dataclass(frozen=True)
 class Config:
-    width: int = param(200, "hidden units per layer of the two nets", lo=2, hi=1000)
-    depth: int = param(2, "hidden layers", lo=1, hi=4)
-    n: int = param(50, "training samples", lo=10, hi=1000)
-    d: int = param(10, "input dimensions (the target sin(x1+x2+x3) uses the first 3)", lo=1, hi=100)
-    steps: int = param(5000, "most training steps per net", lo=100, hi=10000, step=100)
-    early_stop: bool = param(True, "stop once both nets' training loss is below 1e-6, as the seed does")
-    optimizer: str = param("adam", "optimizer for the nets and the curve", choices=("adam", "sgd"))
-    lr: float = param(0.01, "learning rate", lo=1e-4, hi=1.0, log=True)
+    width: int = param(200, "hidden units per layer of the two nets", lo=2, hi=1000, label="hidden units per layer")
+    depth: int = param(2, "hidden layers", lo=1, hi=4, label="hidden layers")
+    n: int = param(50, "training samples", lo=10, hi=1000, label="training samples n")
+    d: int = param(10, "input dimensions (the target sin(x₁ + x₂ + x₃) uses the first 3)", lo=1, hi=100,
+                   label="input dimensions d")
+    steps: int = param(5000, "most training steps per net", lo=100, hi=10000, step=100, label="most training steps")
+    early_stop: bool = param(True, "stop once both nets' training loss is below 1e-6, as the textbook's script does",
+                             label="stop at training loss 1e-6")
+    optimizer: str = param("adam", "optimizer for the nets and the curve", choices=("adam", "sgd"), label="optimizer")
+    lr: float = param(0.01, "learning rate", lo=1e-4, hi=1.0, log=True, label="learning rate")
     batch_size: int = param(0, "samples per training step, each net in its own shuffled order; 0 = all n "
-                            "(full batch, the seed's). Spawning needs fewer than n", lo=0, hi=1000)
-    init: str = param("normal", "initial weights: normal = N(0, 0.1²) for every weight and bias (the seed); "
-                      "pytorch = uniform ±1/sqrt(fan_in), PyTorch's default", choices=("normal", "pytorch"))
-    seed_a: int = param(1, "initialisation seed of net A (and of its batch order)", lo=0, hi=2**31 - 1)
-    seed_b: int = param(2, "initialisation seed of net B (and of its batch order)", lo=0, hi=2**31 - 1)
-    spawn_step: int = param(0, "0 = A and B start from their own seeds; above 0, B starts as a copy of A at "
-                            "this step and the two continue with different batch orders (needs batch_size below n)",
-                            lo=0, hi=1000)
+                            "(full batch, the textbook's). Spawning needs fewer than n", lo=0, hi=1000,
+                            label="batch size (0 = full batch)")
+    init: str = param("normal", "initial weights: normal = N(0, 0.1²) for every weight and bias (the textbook's); "
+                      "pytorch = uniform ±1/√fan-in, PyTorch's default", choices=("normal", "pytorch"),
+                      label="initialisation")
+    seed_a: int = param(1, "random seed of net A's initialisation (and of its batch order)", lo=0, hi=2**31 - 1,
+                        label="random seed of net A")
+    seed_b: int = param(2, "random seed of net B's initialisation (and of its batch order)", lo=0, hi=2**31 - 1,
+                        label="random seed of net B")
+    spawn_step: int = param(0, "0 = A and B start from their own random seeds; above 0, B starts as a copy of A at "
+                            "this step and the two continue with different batch orders (needs a batch size below n)",
+                            lo=0, hi=1000, label="spawn B from A at step")
     spawn_sweep: tuple[int, ...] = param((0,), "spawn steps whose children are compared with A at the main width "
-                                         "(0 = an independent net; steps above 0 need batch_size below n)",
-                                         lo=0, hi=10000, max_len=8)
-    points: int = param(21, "points on each path, t from 0 to 1", lo=3, hi=101)
-    align: bool = param(True, "also walk to B with its hidden units permuted to match A (weight matching)")
-    curve: bool = param(True, "also train a quadratic Bezier curve from A to B")
-    curve_steps: int = param(200, "training steps of the curve's middle point", lo=50, hi=5000, step=50)
-    sweep_widths: tuple[int, ...] = param((16, 64, 200), "widths for the barrier-vs-width sweep (same seeds)",
-                                          lo=2, hi=1000, max_len=8)
-    seed: int = param(42, "random seed for the data and the curve's random t", lo=0, hi=2**31 - 1)
+                                         "(0 = an independent net; steps above 0 need a batch size below n)",
+                                         lo=0, hi=10000, max_len=8, label="spawn steps to compare")
+    points: int = param(21, "points on each path, t from 0 to 1", lo=3, hi=101, label="points on each path")
+    align: bool = param(True, "also walk to B with its hidden units permuted to match A (weight matching)",
+                        label="weight matching")
+    curve: bool = param(True, "also train a quadratic Bezier curve from A to B", label="Bezier curve")
+    curve_steps: int = param(200, "training steps of the curve's middle point", lo=50, hi=5000, step=50,
+                             label="curve training steps")
+    sweep_widths: tuple[int, ...] = param((16, 64, 200), "widths for the barrier-vs-width sweep (same random seeds)",
+                                          lo=2, hi=1000, max_len=8, label="widths of the sweep")
+    seed: int = param(42, "random seed for the data and the curve's random t", lo=0, hi=2**31 - 1, label="random seed")
 
     @property
     def minibatch(self) -> bool:
@@ -97,7 +105,7 @@ def widths(config: Config) -> list[int]:
 
 
 def task(config: Config, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """The seed's data: Gaussian inputs, target sin(x1+x2+x3), no noise; a held-out set from the
+    """The textbook's data: Gaussian inputs, target sin(x1+x2+x3), no noise; a held-out set from the
     same generator. With seed 42 the training inputs are exactly the seed script's."""
     gen = torch.Generator().manual_seed(config.seed)
     x = torch.randn(config.n, config.d, generator=gen)

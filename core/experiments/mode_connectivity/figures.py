@@ -10,11 +10,37 @@ import numpy as np
 import pandas as pd
 import torch
 
-from core.charts import PALETTE
+from core.charts import PALETTE, log_axis, log_format, log_y, words
 from core.contract import Figure, Result
 from core.experiments.mode_connectivity.paths import bezier
 
 COLORS = {"linear": PALETTE.red, "aligned": PALETTE.blue, "curve": PALETTE.green}
+#: The legend's words for the three paths.
+METHODS = {"linear": "straight line", "aligned": "straight line after weight matching", "curve": "Bezier curve"}
+#: Words for the metrics and table columns, as a reader sees them (comparison table, tooltips).
+LABELS = {
+    "barrier_linear": "barrier on the straight line",
+    "barrier_aligned": "barrier after weight matching",
+    "barrier_curve": "barrier on the Bezier curve",
+    "end_loss_a": "training loss of net A",
+    "end_loss_b": "training loss of net B",
+    "test_loss_a": "test loss of net A",
+    "test_loss_b": "test loss of net B",
+    "ensemble_test_loss": "test loss of the outputs averaged",
+    "average_test_loss": "test loss of the weights averaged",
+    "aligned_average_test_loss": "test loss of the weights averaged after matching",
+    "train_steps": "training steps taken",
+    "t": "t (0 = net A, 1 = net B)",
+    "method": "path",
+    "train_loss": "training loss",
+    "test_loss": "test loss",
+    "model": "model",
+    "spawn_step": "spawn step",
+    "spawn_fraction": "fraction of training",
+    "width": "hidden units per layer",
+    "net": "net",
+    "step": "training step",
+}
 #: A spawn step whose children (and every later one's) have a barrier below this fraction of the
 #: independent pair's is where the caption says the children share one basin.
 ONE_BASIN = 0.01
@@ -24,8 +50,8 @@ FLOOR = 1e-6
 
 def _method_colors(present: pd.Series) -> alt.Scale:
     """Fixed colours per path, listing only the paths drawn (a toggle turns some off)."""
-    shown = [m for m in COLORS if m in set(present)]
-    return alt.Scale(domain=shown, range=[COLORS[m] for m in shown])
+    shown = [m for m in COLORS if METHODS[m] in set(present)]
+    return alt.Scale(domain=[METHODS[m] for m in shown], range=[COLORS[m] for m in shown])
 
 
 def make_charts(result: Result) -> list[Figure]:
@@ -48,9 +74,10 @@ def make_charts(result: Result) -> list[Figure]:
     if sweep is not None and len(sweep):
         figures.append(Figure("Barrier vs width", _sweep_chart(sweep), "barrier_vs_width",
                               "Barrier of the training loss on the straight path, before and after weight matching, "
-                              "for two nets of each width trained from the same two seeds. With the seed's init "
-                              "(every weight N(0, 0.1²)) wider nets start larger and keep more of their random start, "
-                              "so alignment helps less as width grows; with init = pytorch it helps more (see Why?)."))
+                              "for two nets of each width trained from the same two random seeds. With the textbook's "
+                              "initialisation (every weight N(0, 0.1²)) wider nets start larger and keep more of their "
+                              "random start, so alignment helps less as width grows; with PyTorch's initialisation it "
+                              "helps more (see Why?)."))
     if "plane" in tables:
         figures.append(Figure("Training loss over the plane through A, B and the curve's middle point",
                               _plane_chart(tables["plane"], tables["plane_points"]), "plane", _plane_caption(metrics)))
@@ -131,16 +158,19 @@ def _training_caption(training: pd.DataFrame, metrics: dict) -> str:
 
 def _path_chart(path: pd.DataFrame) -> alt.HConcatChart:
     long = path.melt(id_vars=["t", "method"], value_vars=["train_loss", "test_loss"], var_name="set", value_name="loss")
+    long = words(long, "method", METHODS)
     panels = []
     for column, title in (("train_loss", "training loss (MSE)"), ("test_loss", "test loss (MSE)")):
         data = long[long["set"] == column]
         ends = data[data["method"] == data["method"].iloc[0]].sort_values("t").iloc[[0, -1]]
-        chord = alt.Chart(ends).mark_line(strokeDash=[5, 4], color="grey").encode(x="t:Q", y="loss:Q")
+        chord = alt.Chart(ends).mark_line(strokeDash=[5, 4], color=PALETTE.grey).encode(x="t:Q", y="loss:Q")
         lines = alt.Chart(data).mark_line(point=True).encode(
-            x=alt.X("t:Q", title="t (0 = net A, 1 = net B)"),
+            x=alt.X("t:Q", title=LABELS["t"]),
             y=alt.Y("loss:Q", title=title),
-            color=alt.Color("method:N", title="path", scale=_method_colors(data["method"])),
-            tooltip=["t", "method", alt.Tooltip("loss:Q", format=".3g")],
+            color=alt.Color("method:N", title="path", scale=_method_colors(data["method"]),
+                            legend=alt.Legend(labelLimit=0)),
+            tooltip=[alt.Tooltip("t:Q", title="t", format=".2f"), alt.Tooltip("method:N", title="path"),
+                     alt.Tooltip("loss:Q", title=title, format=".3g")],
         )
         panels.append((chord + lines).properties(width=330, height=280))
     return alt.hconcat(*panels)
@@ -160,10 +190,10 @@ def _averages_chart(table: pd.DataFrame) -> alt.HConcatChart:
             y=alt.Y("model:N", title=None, sort=order, axis=alt.Axis(labels=i == 0, ticks=i == 0, labelLimit=240)),
             x=alt.X(f"{column}:Q", title=title),
             color=alt.Color("model:N", scale=scale, legend=None),
-            tooltip=["model", alt.Tooltip(f"{column}:Q", format=".3g")],
+            tooltip=[alt.Tooltip("model:N", title="model"), alt.Tooltip(f"{column}:Q", title=title, format=".3g")],
         )
         labels = bars.mark_text(align="left", dx=4, fontSize=11).encode(
-            text=alt.Text(f"{column}:Q", format=".3g"), color=alt.value("black"))
+            text=alt.Text(f"{column}:Q", format=".3g"), color=alt.value(PALETTE.dark_grey))
         panels.append((bars + labels).properties(width=300, height=200))
     return alt.hconcat(*panels)
 
@@ -173,20 +203,22 @@ def _spawn_chart(table: pd.DataFrame) -> alt.Chart:
     return alt.Chart(shown).mark_line(point=alt.OverlayMarkDef(color=PALETTE.red), color=PALETTE.red).encode(
         x=alt.X("spawn_step:Q", title="spawn step (0 = independent nets)", scale=alt.Scale(type="symlog"),
                 axis=alt.Axis(values=sorted(int(v) for v in table["spawn_step"].unique()))),
-        y=alt.Y("shown:Q", title="barrier (training MSE, log)", scale=alt.Scale(type="log")),
-        tooltip=["spawn_step", alt.Tooltip("spawn_fraction:Q", format=".1%", title="fraction of training"),
+        y=log_y("shown", "barrier (training MSE, log)", values=shown["shown"]),
+        tooltip=[alt.Tooltip("spawn_step:Q", title=LABELS["spawn_step"]),
+                 alt.Tooltip("spawn_fraction:Q", format=".1%", title=LABELS["spawn_fraction"]),
                  alt.Tooltip("barrier_linear:Q", format=".3g", title="barrier")],
     ).properties(height=280)
 
 
 def _sweep_chart(sweep: pd.DataFrame) -> alt.Chart:
     long = sweep.melt(id_vars="width", var_name="path", value_name="barrier").dropna()
-    long["path"] = long["path"].str.removeprefix("barrier_")
+    long["path"] = long["path"].str.removeprefix("barrier_").map(METHODS)
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("width:Q", title="hidden units per layer", scale=alt.Scale(type="log", nice=False, padding=12)),
+        x=log_axis("width", LABELS["width"], values=long["width"], nice=False, padding=12),
         y=alt.Y("barrier:Q", title="barrier (training MSE)"),
-        color=alt.Color("path:N", title="path", scale=_method_colors(long["path"])),
-        tooltip=["width", "path", alt.Tooltip("barrier:Q", format=".3g")],
+        color=alt.Color("path:N", title="path", scale=_method_colors(long["path"]), legend=alt.Legend(labelLimit=0)),
+        tooltip=[alt.Tooltip("width:Q", title=LABELS["width"]), alt.Tooltip("path:N", title="path"),
+                 alt.Tooltip("barrier:Q", title="barrier", format=".3g")],
     ).properties(height=280)
 
 
@@ -198,9 +230,10 @@ def _training_chart(training: pd.DataFrame) -> alt.Chart:
     shown = training.assign(shown=training["train_loss"].clip(lower=FLOOR**2))
     return alt.Chart(shown).mark_line().encode(
         x=alt.X("step:Q", title="training step"),
-        y=alt.Y("shown:Q", title="training loss (MSE, log)", scale=alt.Scale(type="log")),
+        y=log_y("shown", "training loss (MSE, log)", values=shown["shown"]),
         color=alt.Color("net:N", title="net", scale=alt.Scale(domain=["A", "B"], range=[PALETTE.blue, PALETTE.orange])),
-        tooltip=["step", "net", alt.Tooltip("train_loss:Q", format=".3g")],
+        tooltip=[alt.Tooltip("step:Q", title=LABELS["step"]), alt.Tooltip("net:N", title="net"),
+                 alt.Tooltip("train_loss:Q", title=LABELS["train_loss"], format=".3g")],
     ).properties(height=260)
 
 
@@ -212,8 +245,11 @@ def _plane_chart(grid: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:
     heat = alt.Chart(cells).mark_rect().encode(
         x=alt.X("x0:Q", title="distance along B − A", scale=alt.Scale(nice=False)), x2="x1",
         y=alt.Y("y0:Q", title="distance toward the middle point", scale=alt.Scale(nice=False)),
-        y2="y1", color=alt.Color("shown:Q", title="train loss", scale=alt.Scale(type="log", scheme="viridis")),
-        tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"), alt.Tooltip("train_loss:Q", format=".3g")],
+        y2="y1", color=alt.Color("shown:Q", title="training loss", scale=alt.Scale(type="log", scheme="viridis"),
+                                 legend=alt.Legend(format=log_format(cells["shown"]))),
+        tooltip=[alt.Tooltip("x:Q", title="distance along B − A", format=".2f"),
+                 alt.Tooltip("y:Q", title="distance toward the middle point", format=".2f"),
+                 alt.Tooltip("train_loss:Q", title=LABELS["train_loss"], format=".3g")],
     )
     s = np.linspace(0, 1, 41)
     p = points.set_index("point")
@@ -221,9 +257,11 @@ def _plane_chart(grid: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:
     weights = bezier(torch.as_tensor(s)).numpy()
     curve = pd.DataFrame({"x": weights @ [c["x"] for c in corners], "y": weights @ [c["y"] for c in corners], "s": s})
     path = alt.Chart(curve).mark_line(color=PALETTE.green, strokeWidth=3).encode(x="x:Q", y="y:Q", order="s:Q")
-    dots = alt.Chart(points).mark_point(filled=True, size=90, color="white", stroke="black").encode(
-        x="x:Q", y="y:Q", tooltip=["point"])
+    # drawn over the heat map, not over the page: light marks with a dark halo read on every viridis
+    # colour, in either theme
+    dots = alt.Chart(points).mark_point(filled=True, size=90, color=PALETTE.paper, stroke=PALETTE.shadow).encode(
+        x="x:Q", y="y:Q", tooltip=[alt.Tooltip("point:N", title="point")])
     text = {"align": "left", "dx": 8, "dy": -10, "fontWeight": "bold"}
-    halo = dots.mark_text(**text, stroke="white", strokeWidth=4, color="white").encode(text="point:N")
-    labels = dots.mark_text(**text, color="black").encode(text="point:N")
+    halo = dots.mark_text(**text, stroke=PALETTE.shadow, strokeWidth=4, color=PALETTE.shadow).encode(text="point:N")
+    labels = dots.mark_text(**text, color=PALETTE.paper).encode(text="point:N")
     return (heat + path + dots + halo + labels).properties(height=340)
