@@ -70,9 +70,10 @@ learns features beat its own kernel.
 **Lazy or rich: the output scale α.** Chizat, Oyallon & Bach (2019, *On lazy training in differentiable
 programming*) showed that laziness is a matter of scale: train f_α = α (f(w) − f(w_0)) on the loss divided
 by α², with the same learning rate. Every α then takes the same step in function space at the start (the α
-in front cancels the 1/α of the loss's gradient), but the weights need only travel about 1/α as far, so for
-large α the kernel freezes and the net *is* gradient descent on its linearisation: kernel regression with
-its initial tangent kernel K_0 (the dashed line, computed for the same steps and rate). We train the
+in front cancels the 1/α of the loss's gradient), but the weights need travel only 1/α as far once α is
+large (the middle chart: four times α, a quarter of the movement), so the kernel freezes and the net *is*
+gradient descent on its linearisation: kernel regression with its initial tangent kernel K_0 (the dashed
+line, computed for the same steps and rate). We train the
 ordinary net on the shifted targets f(w_0) + y/α, which is the same loss, and read off α (f − f_0). The nets
 are μP, where α = 1 is the mean-field scale at which features keep learning at any width, and α = √width
 ({DEFAULT.scale_width ** 0.5:g} at the default width) is exactly NTK-parameterization training: the same weight
@@ -91,6 +92,13 @@ steadily with α; every scale fits the training set. This is the picture of Wood
 scale gives the kernel's (ℓ2, rotation-invariant) bias, a small one a bias towards few directions, and a
 single-index target rewards the latter. It is not a law: Geiger, Spigler, Jacot & Wyart (2020) found fully
 connected nets on image data often generalise *better* lazy, so which regime wins depends on the task.
+
+**How frozen is frozen.** With the *lazy limit* preset (α up to 4,096) the weights still move 1/α as far,
+but the kernel's change falls more slowly, about like 1/√α: a ReLU unit whose input changes sign at a
+training point changes the kernel by a jump, however small the step that flipped it. At large α only a few
+unit–input pairs flip (their number falls like 1/α), and |K_T − K_0|, a sum of such jumps in random
+directions, falls about like the square root of their number. The net's test error sits on the kernel's
+all the same.
 
 References: Jacot, Gabriel, Hongler (2018), *Neural tangent kernel*; Lee, Xiao, Schoenholz, Bahri, Novak,
 Sohl-Dickstein, Pennington (2019), *Wide neural networks of any depth evolve as linear models under gradient

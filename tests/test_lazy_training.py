@@ -215,6 +215,56 @@ def test_caption_states_this_runs_numbers_and_direction(runs, sweep):
     assert f"{m['kernel_test_mse'] / rich['test_mse']:.1f} times lower than the lazy limit" in caption
 
 
+def test_lazy_end_weights_move_one_over_alpha(sweep):
+    """The page: once α is large, four times α, a quarter of the weights' movement."""
+    table, _ = sweep
+    alphas = list(table.index)
+    big, bigger = alphas[-2], alphas[-1]
+    ratio = table.loc[big, "rel_weight_change"] / table.loc[bigger, "rel_weight_change"]
+    assert ratio == pytest.approx(bigger / big, rel=0.05)  # seen 3.95 for 4
+    assert table["rel_weight_change"].is_monotonic_decreasing
+
+
+@pytest.fixture(scope="module")
+def lazy_limit():
+    """The page's "lazy limit" preset's output scales, with a cheap width sweep beside them."""
+    preset = lt.PRESETS["Lazy limit: only large output scales"]
+    result = EXP.execute(contract.make_config(lt.Config, {**preset, "widths": "16, 32"}))
+    assert result.metrics["status"] == "ok"
+    return result.tables["scale_sweep"].set_index("alpha"), result.metrics
+
+
+def test_at_very_large_alpha_the_kernel_falls_like_one_over_root_alpha(lazy_limit):
+    """The page: weights still 1/α, the kernel's change about 1/√α, the test error on the kernel's."""
+    table, m = lazy_limit
+    assert list(table.index) == [64, 256, 1024, 4096]
+    weights, kernel = table["rel_weight_change"], table["rel_kernel_change"]
+    assert weights[1024] / weights[4096] == pytest.approx(4, rel=0.05)  # seen 3.98
+    assert 1.4 < kernel[1024] / kernel[4096] < 2.6  # seen 1.79; √4 = 2
+    assert abs(table.loc[4096, "test_mse"] / m["kernel_test_mse"] - 1) < 0.02  # seen +0.2%
+
+
+def test_relu_gates_that_flip_fall_like_one_over_alpha():
+    """The page's reason for the 1/√α: the number of (unit, training input) pairs whose ReLU changes
+    sign falls like 1/α (seen 166, 43, 12 at α = 256, 1024, 4096 at the default scale settings)."""
+    config = lt.Config()
+    x, y, _, _ = lt.teacher_task(config.scale_n, mlp.derive_seed(config.seed, "ridge"))
+    x, y = x.float(), y.float()
+    seed = mlp.derive_seed(config.seed, "scale-init")
+
+    def flips(alpha: int) -> int:
+        stack = mlp.init_parameterized(lt.scale.sizes(config), [seed], "mup")
+        before = mlp.forward(stack, x)[1][1] > 0
+        trainer = mlp.Trainer(stack, x, mlp.predict(stack, x) + y / alpha, lr=config.lr, optimizer="sgd",
+                              steps=config.scale_steps)
+        trainer.advance(config.scale_steps)
+        return int(((mlp.forward(stack, x)[1][1] > 0) != before).sum())
+
+    counts = [flips(a) for a in (256, 1024, 4096)]
+    assert counts[0] > counts[1] > counts[2] > 0
+    assert 2.5 < counts[0] / counts[1] < 6 and counts[0] / counts[2] > 8
+
+
 def test_scale_sqrt_width_takes_the_ntk_parameterization_steps():
     """The docstring's and the page's claim: a μP net at α = √width trained on f₀ + y/α computes the
     same α (f − f₀) as the NTK-parameterized net (same draw) trained on f₀ + y, moving every weight
@@ -247,7 +297,7 @@ def test_tables_have_the_contract_columns(runs):
     assert list(r.tables["movement"].columns) == ["width", "rel_weight_change", "rel_kernel_change", "train_loss"]
     assert list(r.tables["function"].columns) == ["angle", "model", "prediction"]
     assert list(r.tables["scale_sweep"].columns) == ["alpha", "test_mse", "rel_kernel_change", "kernel_alignment",
-                                                     "train_mse"]
+                                                     "rel_weight_change", "train_mse"]
     assert list(r.tables["scale_sweep"]["alpha"]) == list(lt.Config().alphas)
     assert list(r.tables["movement"]["width"]) == list(lt.Config().widths)
     assert set(r.tables["function"]["model"]) == {"target", "training data", lt.KERNEL_MODEL,

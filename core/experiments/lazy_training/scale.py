@@ -41,7 +41,7 @@ from core import mlp, ntk
 from core.charts import PALETTE, log_y
 from core.contract import Figure
 from core.experiments.lazy_training.config import Config
-from core.experiments.lazy_training.width import Failure, kernel_flops
+from core.experiments.lazy_training.width import Failure, kernel_change, kernel_flops, weight_change
 
 #: Input dimension of the ridge task: large enough that a rotation-invariant kernel needs many
 #: more samples (~d²) than the default n to learn a non-linear ridge, small enough to stay cheap.
@@ -51,10 +51,11 @@ TEACHER_D = 20
 TEST_N = 2000
 #: The parameterization of the α sweep (see the module's docstring for why μP).
 PARAMETERIZATION = "mup"
-COLUMNS = ["alpha", "test_mse", "rel_kernel_change", "kernel_alignment", "train_mse"]
+COLUMNS = ["alpha", "test_mse", "rel_kernel_change", "kernel_alignment", "rel_weight_change", "train_mse"]
 NET = "network α (f − f₀)"
 LAZY_LIMIT = "kernel regression with K₀ (lazy limit)"
-CHANGE = "kernel change |K_T − K₀| / |K₀|"
+KERNEL = "tangent kernel |K_T − K₀| / |K₀|"
+WEIGHTS = "weights |W_T − W₀| / |W₀|"
 ALIGNMENT = "alignment of K_T with y yᵀ"
 INITIAL = "alignment of K₀"
 
@@ -129,6 +130,7 @@ def _one_scale(config: Config, alpha: int, seed: int, data: tuple[torch.Tensor, 
     """Train f on f₀ + y/α (the scaled loss, see the module docstring) and score α (f − f₀)."""
     x, y, x_test, y_test = data
     stack = mlp.init_parameterized(sizes(config), [seed], PARAMETERIZATION, device=x.device)
+    start = [p.clone() for p in stack.params()]
     with torch.no_grad():
         f0, f0_test = mlp.predict(stack, x), mlp.predict(stack, x_test)
     trainer = mlp.Trainer(stack, x, f0 + y / alpha, lr=config.lr, optimizer="sgd", steps=config.scale_steps)
@@ -136,25 +138,25 @@ def _one_scale(config: Config, alpha: int, seed: int, data: tuple[torch.Tensor, 
     log = trainer.log()
     if log.diverged_step is not None:
         nan = float("nan")
-        return dict(zip(COLUMNS, [alpha, nan, nan, nan, nan])), log.diverged_step
+        return dict(zip(COLUMNS, [alpha, nan, nan, nan, nan, nan])), log.diverged_step
     with torch.no_grad():
         test_mse = (alpha * (mlp.predict(stack, x_test) - f0_test) - y_test).pow(2).mean()
     kernel = ntk.empirical_ntk(stack, x)[0]
     # the shifted loss is |f − f₀ − y/α|², so α² times it is the scaled model's own training MSE
-    return dict(zip(COLUMNS, [alpha, float(test_mse), float((kernel - k0).norm() / k0.norm()),
-                              kernel_alignment(kernel, y), float(log.final[0]) * alpha**2])), None
+    return dict(zip(COLUMNS, [alpha, float(test_mse), kernel_change(kernel, k0), kernel_alignment(kernel, y),
+                              weight_change(stack, start), float(log.final[0]) * alpha**2])), None
 
 
 def figure(table: pd.DataFrame, metrics: dict) -> Figure:
     """Test error, kernel change and alignment against α, with the lazy limit drawn where known."""
     x = _alpha_axis(table)
     chart = alt.hconcat(_error_panel(table, metrics.get("kernel_test_mse"), x), _change_panel(table, x),
-                        _alignment_panel(table, metrics.get("initial_alignment"), x))
+                        _alignment_panel(table, metrics.get("initial_alignment"), x)).resolve_scale(color="independent")
     return Figure("Lazy or rich: does moving the kernel help? (the ridge task y = |⟨u, x⟩|, d = 20)", chart,
                   "scale_sweep", "The same initial μP net trained at each output scale α: it predicts α (f − f₀) "
                   "and trains on the loss divided by α². Left: test MSE (1 = predicting the mean); the dashed line "
                   "is kernel regression with the initial tangent kernel K₀, the α → ∞ limit. Middle: how far the "
-                  "tangent kernel moved. Right: how well it lines up with the target (centred kernel-target "
+                  "weights and the tangent kernel moved. Right: how well it lines up with the target (centred kernel-target "
                   "alignment)." + verdict(table, metrics))
 
 
@@ -199,11 +201,16 @@ def _error_panel(table: pd.DataFrame, kernel_mse: float | None, x: alt.X) -> alt
 
 
 def _change_panel(table: pd.DataFrame, x: alt.X) -> alt.Chart:
-    ok = table[table["rel_kernel_change"] > 0]
-    return alt.Chart(ok).mark_line(point=alt.OverlayMarkDef(color=PALETTE.red), color=PALETTE.red).encode(
-        x=x, y=log_y("rel_kernel_change", CHANGE),
-        tooltip=[alt.Tooltip("alpha:Q", title="α"), alt.Tooltip("rel_kernel_change:Q", format=".3g")],
-    ).properties(width=260, height=280, title="how far the kernel moved")
+    long = table.melt(id_vars=["alpha"], value_vars=["rel_weight_change", "rel_kernel_change"], var_name="quantity",
+                      value_name="change").dropna()
+    long = long[long["change"] > 0].assign(quantity=lambda f: f["quantity"].map(
+        {"rel_weight_change": WEIGHTS, "rel_kernel_change": KERNEL}))
+    color = alt.Color("quantity:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0),
+                      scale=alt.Scale(domain=[WEIGHTS, KERNEL], range=[PALETTE.blue, PALETTE.red]))
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=x, y=log_y("change", "relative change (log scale)"), color=color,
+        tooltip=[alt.Tooltip("alpha:Q", title="α"), "quantity", alt.Tooltip("change:Q", format=".3g")],
+    ).properties(width=260, height=280, title="how far training moved the net")
 
 
 def _alignment_panel(table: pd.DataFrame, initial: float | None, x: alt.X) -> alt.LayerChart:

@@ -93,11 +93,19 @@ def _movement(config: Config, width: int, x: torch.Tensor, y: torch.Tensor) -> t
     if log.diverged_step is not None:
         nan = float("nan")
         return {"width": width, "rel_weight_change": nan, "rel_kernel_change": nan, "train_loss": nan}, log.diverged_step
+    return {"width": width, "rel_weight_change": weight_change(stack, start),
+            "rel_kernel_change": kernel_change(ntk.empirical_ntk(stack, x), k0), "train_loss": float(log.final[0])}, None
+
+
+def weight_change(stack: mlp.MLPStack, start: list[torch.Tensor]) -> float:
+    """|W_T − W_0| / |W_0| over all parameters of a trained stack of one, from its initial ones."""
     moved = torch.cat([(p - p0).flatten() for p, p0 in zip(stack.params(), start)]).norm()
-    size = torch.cat([p0.flatten() for p0 in start]).norm()
-    k_change = (ntk.empirical_ntk(stack, x) - k0).norm() / k0.norm()
-    return {"width": width, "rel_weight_change": float(moved / size), "rel_kernel_change": float(k_change),
-            "train_loss": float(log.final[0])}, None
+    return float(moved / torch.cat([p0.flatten() for p0 in start]).norm())
+
+
+def kernel_change(kernel: torch.Tensor, k0: torch.Tensor) -> float:
+    """|K_T − K_0| / |K_0| (Frobenius) on the same inputs."""
+    return float((kernel - k0).norm() / k0.norm())
 
 
 def _train(config: Config, stack: mlp.MLPStack, x: torch.Tensor, y: torch.Tensor, width: int) -> mlp.TrainLog:
