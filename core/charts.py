@@ -59,14 +59,14 @@ def thin_steps(df: pd.DataFrame, step: str = "step", points: int = 150) -> pd.Da
     return df[df[step].isin(chosen)]
 
 
-#: Plain tick labels with digit separators ("0.001", "10,000") while every tick fits them, powers
+#: Plain tick labels with digit separators ("0.001", "20,000") while every tick fits them, powers
 #: of ten in e-notation ("1e-7", "1e+6") otherwise: one style per axis, never a mix of the two.
 PLAIN, POWERS = ",~g", "~e"
 
 
 def log_format(values: Iterable[float] | None = None) -> str:
-    """The tick format for a log axis over ``values``: plain numbers when the positive values lie
-    within [0.001, 100,000) (d3's "~g" writes those without an exponent), else e-notation for all.
+    """The tick format for a log axis over ``values``: plain numbers when the axis's decades lie
+    within [0.001, 100,000] (d3's "~g" writes those without an exponent), else e-notation for all.
 
     Without values, e-notation: it is the one style that stays consistent whatever the range.
     """
@@ -79,7 +79,7 @@ def log_format(values: Iterable[float] | None = None) -> str:
     # A log axis's ticks reach the decades around the data, so the test uses those decades.
     low = 10.0 ** np.floor(np.log10(positive.min()))
     high = 10.0 ** np.ceil(np.log10(positive.max()))
-    return PLAIN if low >= 1e-3 and high < 1e5 else POWERS
+    return PLAIN if low >= 1e-3 and high <= 1e5 else POWERS
 
 
 def _log_scale(values: Iterable[float] | None, fmt: str | None, scale: dict[str, Any]) -> tuple[alt.Scale, alt.Axis]:

@@ -15,7 +15,8 @@ from core.charts import PALETTE, PLAIN, POWERS, log_axis, log_format, log_y, wor
     ([0.01, 3.0], PLAIN),  # 0.01 .. 10: plain numbers, no exponent anywhere
     ([10, 4096], PLAIN),  # widths: "10", "1,000", "10,000"
     ([1e-7, 1.0], POWERS),  # d3's "~g" would write 0.000001 beside 1e-7
-    ([10, 2e5], POWERS),  # and 100,000 beside 1e+6
+    ([1, 20_000], PLAIN),  # up to "100,000"
+    ([10, 2e5], POWERS),  # "~g" would write 100,000 beside 1e+6
     ([0.002, 0.5], PLAIN),  # ticks from 0.001: still short as plain numbers
     ([0.0002, 0.5], POWERS),  # "0.0001" and longer read worse than "1e-4"
     ([0.0, -1.0, np.nan], PLAIN),  # nothing to draw on a log axis

@@ -273,8 +273,8 @@ def make_charts(result: Result) -> list[Figure]:
                       "risk", "Points: the exact excess risk, bias and variance of each training set (given X, averaged "
                       "over the noise). Lines: the theory (deterministic equivalent; for isotropic features exactly Hastie "
                       "et al.'s r²(1 − 1/γ) + σ²/(γ − 1)), the excess risk dashed on top of its two parts, bias + variance, so "
-                      "it shows where it lies on one of them. Dashed grey: the noise variance σ²; solid grey: the excess "
-                      "risk of always predicting 0. "
+                      "it shows where it lies on one of them; points: dots for the parts, rings for their sum. Dashed grey: "
+                      "the noise variance σ²; solid grey: the excess risk of always predicting 0. "
                       + _best_text(result))]
     if "sweep" in result.tables:
         figures.append(Figure("It interpolates: train error vs test error", _fit_chart(result), "sweep",
@@ -367,16 +367,17 @@ def _ratio_x(data: pd.DataFrame) -> alt.X:
                     domain=[data["ratio"].min(), data["ratio"].max()])
 
 
-def _rules(levels: list[tuple[float, str, bool]]) -> list[alt.Chart]:
-    """Labelled horizontal reference lines: (height, label, dashed)."""
-    charts = []
-    for height, label, dashed in levels:
-        frame = pd.DataFrame({"y": [height], "label": [label]})
-        base = alt.Chart(frame)
-        charts.append(base.mark_rule(color=PALETTE.grey, strokeDash=[6, 4] if dashed else [1, 0]).encode(y="y:Q"))
-        charts.append(base.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color=PALETTE.dark_grey).encode(
-            x=alt.value(0), y="y:Q", text="label:N"))
-    return charts
+def _rules(levels: list[tuple[float, str, bool]], y: alt.Y) -> alt.Chart:
+    """Horizontal reference lines (height, name, dashed), named in a legend: a label drawn on the
+    chart was crossed by the curves that start high just above p = n."""
+    frame = pd.DataFrame([{"y": height, "reference": name} for height, name, _ in levels])
+    dashes = [[6, 4] if dashed else [1, 0] for _, _, dashed in levels]
+    return alt.Chart(frame).mark_rule(color=PALETTE.grey).encode(
+        y=y.to_dict() | {"field": "y"},
+        strokeDash=alt.StrokeDash("reference:N", title=None, sort=list(frame["reference"]),
+                                  scale=alt.Scale(domain=list(frame["reference"]), range=dashes),
+                                  legend=alt.Legend(orient="bottom", labelLimit=0)),
+        tooltip=[alt.Tooltip("reference:N", title="reference"), alt.Tooltip("y:Q", title="value", format=".3g")])
 
 
 def _risk_chart(result: Result) -> alt.LayerChart:
@@ -397,10 +398,17 @@ def _risk_chart(result: Result) -> alt.LayerChart:
     parts = alt.Chart(theory[~total]).mark_line(strokeWidth=2, clip=True).encode(x=x, y=y, color=color, tooltip=tooltip)
     whole = alt.Chart(theory[total]).mark_line(strokeWidth=3, strokeDash=[8, 5], clip=True).encode(
         x=x, y=y, color=color, tooltip=tooltip)
-    sim = alt.Chart(data[data["source"] == "simulation"]).mark_point(filled=True, opacity=0.7, clip=True).encode(
-        x=x, y=y, color=color, tooltip=[*tooltip, alt.Tooltip("repeat:Q", title=LABELS["repeat"])])
+    simulated = data[data["source"] == "simulation"]
+    sim_total = simulated["term"] == WORDS["excess_risk"]
+    sim_tooltip = [*tooltip, alt.Tooltip("repeat:Q", title=LABELS["repeat"])]
+    sim = alt.Chart(simulated[~sim_total]).mark_point(filled=True, opacity=0.7, clip=True).encode(
+        x=x, y=y, color=color, tooltip=sim_tooltip)
+    # the sum's points as rings around its parts' dots, which they often coincide with
+    rings = alt.Chart(simulated[sim_total]).mark_point(filled=False, size=90, strokeWidth=1.5, clip=True).encode(
+        x=x, y=y, color=color, tooltip=sim_tooltip)
     levels = [(SIGNAL_R2, "predicting 0", False)] + ([(s2, "noise σ²", True)] if s2 else [])
-    return alt.layer(parts, whole, sim, *_rules(levels)).properties(height=340)
+    return alt.layer(parts, whole, sim, rings, _rules(levels, y)).resolve_scale(strokeDash="independent").properties(
+        height=340)
 
 
 def _fit_chart(result: Result) -> alt.LayerChart:
@@ -412,13 +420,14 @@ def _fit_chart(result: Result) -> alt.LayerChart:
     long = words(long, "set", WORDS)
     top = _fit_top(sweep, s2)
     sets = [WORDS["train_mse"], WORDS["test_mse"]]
+    y = alt.Y("mse:Q", title="MSE", scale=alt.Scale(domain=[0, top]))
     lines = alt.Chart(long).mark_line(point=True, clip=True).encode(
-        x=_ratio_x(long), y=alt.Y("mse:Q", title="MSE", scale=alt.Scale(domain=[0, top])),
+        x=_ratio_x(long), y=y,
         color=alt.Color("set:N", title=None, scale=alt.Scale(domain=sets, range=[PALETTE.purple, PALETTE.blue])),
         tooltip=[alt.Tooltip("p:Q", title="features p"), alt.Tooltip("set:N", title="set"),
                  alt.Tooltip("mse:Q", title="MSE", format=".3g")])
     levels = [(SIGNAL_R2 + s2, "predicting 0", False)] + ([(s2, "noise σ² (the best possible)", True)] if s2 else [])
-    return alt.layer(lines, *_rules(levels)).properties(height=260)
+    return alt.layer(lines, _rules(levels, y)).resolve_scale(strokeDash="independent").properties(height=260)
 
 
 def _fit_top(sweep: pd.DataFrame, s2: float) -> float:
