@@ -190,9 +190,9 @@ def _chart(grid: pd.DataFrame, metrics: dict) -> alt.HConcatChart:
     # each tick reads "depth" over "width w": the widths sit under the axis, where no line crosses them
     widths = dict(zip(grid["depth"].astype(int), grid["width"].astype(int)))
     width_of = " : ".join(f"datum.value == {d} ? 'width {w}'" for d, w in widths.items()) + " : ''"
-    x = alt.X("depth:Q", title="hidden layers (width shrinks to keep the budget)",
-              axis=alt.Axis(values=depths, labelExpr=f"[datum.label, {width_of}]"),
-              scale=alt.Scale(domain=[depths[0] - 0.7, depths[-1] + 0.7], nice=False))
+    # evenly spaced depths, so every tick has room for its two lines
+    x = alt.X("depth:O", title="hidden layers (width shrinks to keep the budget)", sort=depths,
+              axis=alt.Axis(labelAngle=0, labelExpr=f"[datum.label, {width_of}]"))
     tooltip = [alt.Tooltip("depth:Q", title=LABELS["depth"]), alt.Tooltip("width:Q", title=LABELS["width"]),
                alt.Tooltip("params:Q", title=LABELS["params"], format=",")]
     long = grid.melt(id_vars=["depth", "width", "params"], value_vars=["train_loss", "test_loss"],
@@ -204,13 +204,14 @@ def _chart(grid: pd.DataFrame, metrics: dict) -> alt.HConcatChart:
     losses = alt.Chart(long).mark_line(point=True).encode(
         x=x, y=y,
         color=alt.Color("set:N", title=None, scale=alt.Scale(domain=sets, range=[PALETTE.blue, PALETTE.orange]),
-                        legend=alt.Legend(orient="top", labelLimit=0)),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
         tooltip=[*tooltip, alt.Tooltip("set:N", title="set"), alt.Tooltip("loss:Q", title="loss", format=".3g")])
     layers = [losses]
     if not refs.empty:
         layers.append(alt.Chart(refs).mark_rule(color=PALETTE.grey).encode(
-            y=y, strokeDash=alt.StrokeDash("reference:N", title=None, legend=alt.Legend(orient="top"),
-                                           scale=alt.Scale(domain=list(refs["reference"]), range=[[6, 3], [2, 2]][: len(refs)])),
+            y=y, strokeDash=alt.StrokeDash(
+                "reference:N", title=None, legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0),
+                scale=alt.Scale(domain=list(refs["reference"]), range=[[6, 3], [2, 2]][: len(refs)])),
             tooltip=[alt.Tooltip("reference:N", title="reference"), alt.Tooltip("loss:Q", title="loss", format=".3g")]))
     left = alt.layer(*layers).resolve_scale(strokeDash="independent").properties(width=380, height=300)
     ratio = grid.dropna(subset=["grad_ratio"])
