@@ -183,20 +183,21 @@ def _measured_chart(measured: pd.DataFrame) -> alt.HConcatChart:
         alt.Chart(data).mark_line(strokeDash=[6, 4], color=PALETTE.grey).encode(x=x, y=alt.Y("flop_proportional:Q")),
         alt.Chart(data).mark_line(point=alt.OverlayMarkDef(color=PALETTE.red), color=PALETTE.red).encode(
             x=x, y=time_y, tooltip=tip),
-    ).properties(width=320, height=260, title="time per step; dashed: proportional to FLOPs")
+    ).properties(width=320, height=260)
     mem_y = log_y("peak_mb", "memory held by a step (MB, counted)", values=[*data["peak_mb"], *data["weights_and_grads"]])
     memory = alt.layer(
         alt.Chart(data).mark_line(strokeDash=[6, 4], color=PALETTE.grey).encode(x=x, y=alt.Y("weights_and_grads:Q")),
         alt.Chart(data).mark_line(point=alt.OverlayMarkDef(color=PALETTE.purple), color=PALETTE.purple).encode(
             x=x, y=mem_y, tooltip=tip),
-    ).properties(width=320, height=260, title="memory; dashed: weights + gradients alone")
+    ).properties(width=320, height=260)
     return alt.hconcat(seconds, memory)
 
 
 def _measured_caption(m: Mapping) -> str:
     if "time_slope" not in m:
         return "Timing one MLP per width on this machine…"
-    return (f"Each point: one 2-hidden-layer MLP of the app's engine, full-batch SGD on"
+    return (f"Left: time per step; dashed, proportional to the FLOPs. Right: memory; dashed, the weights and gradients "
+            f"alone. Each point: one 2-hidden-layer MLP of the app's engine, full-batch SGD on"
             f" this machine ({m['device']}). Time per step is measured: the fastest of {REPEATS} steps after {WARMUP} "
             f"warm-up steps, on one CPU thread, because other work on a shared machine only ever adds time (two "
             f"threads waiting for each other made single widths 100 times slower). Log-log slope "
