@@ -73,25 +73,26 @@ by α², with the same learning rate. Every α then takes the same step in funct
 in front cancels the 1/α of the loss's gradient), but the weights need travel only 1/α as far once α is
 large (the middle chart: four times α, a quarter of the movement), so the kernel freezes and the net *is*
 gradient descent on its linearisation: kernel regression with its initial tangent kernel K_0 (the dashed
-line, computed for the same steps and rate). We train the
-ordinary net on the shifted targets f(w_0) + y/α, which is the same loss, and read off α (f − f_0). The nets
-are μP, where α = 1 is the mean-field scale at which features keep learning at any width, and α = √width
-({DEFAULT.scale_width ** 0.5:g} at the default width) is exactly NTK-parameterization training: the same weight
-steps, the same function.
+line, computed for the same steps and rate). We train the ordinary net on the shifted targets
+f(w_0) + y/α, which is the same loss, and read off α (f − f_0). The nets are μP, where α = 1 is the
+mean-field scale at which features keep learning at any width, and α = √width
+({DEFAULT.scale_width ** 0.5:g} at the default width) is exactly NTK-parameterization training: the same
+weight steps, the same function.
 
 **The task, and which way it goes.** y = |⟨u, x⟩| (standardised, so a test MSE of 1 is predicting the mean)
 for Gaussian x in {TEACHER_D} dimensions and a random unit direction u: it depends on one direction only, and
 two ReLU units along ±u represent it exactly. A rotation-invariant kernel cannot point at u, and |z| has no
-linear part to find it by, so it must learn the curvature from scratch, which takes about d² samples; with
-{DEFAULT.scale_n} it leaves about half the variance unexplained. At the largest α the net's test error is
-within 10% of that kernel's (the caption gives the run's numbers). At α = {RICH} the kernel moves hundreds of
-times as far, its centred alignment with the target yyᵀ (Cortes, Mohri & Rostamizadeh 2012: the cosine
-between the centred kernel and yyᵀ on the training inputs) more than doubles while at α = {LAZY} it stays at
-its initial value, and the test error is **several times lower**: here moving helps. The test error rises
-steadily with α; every scale fits the training set. This is the picture of Woodworth et al. (2020): a large
-scale gives the kernel's (ℓ2, rotation-invariant) bias, a small one a bias towards few directions, and a
-single-index target rewards the latter. It is not a law: Geiger, Spigler, Jacot & Wyart (2020) found fully
-connected nets on image data often generalise *better* lazy, so which regime wins depends on the task.
+linear part to find it by, so it must learn the curvature from scratch, which takes about d² samples
+(Ghorbani, Mei, Misiakiewicz & Montanari 2021); with {DEFAULT.scale_n} it leaves about half the variance
+unexplained. At the largest α the net's test error is within 10% of that kernel's (the caption gives the
+run's numbers). At α = {RICH} the kernel moves hundreds of times as far, its centred alignment with the
+target yyᵀ (Cortes, Mohri & Rostamizadeh 2012: the cosine between the centred kernel and yyᵀ on the
+training inputs) more than doubles while at α = {LAZY} it stays at its initial value, and the test error is
+**several times lower**: here moving helps. The test error rises steadily with α; every scale fits the
+training set. Woodworth et al. (2020) draw the same picture for linear diagonal networks: a large scale
+gives the kernel's ℓ2 bias, a small one a bias towards sparse solutions, and a target that uses one
+direction of {TEACHER_D} rewards the latter. It is not a law: Geiger, Spigler, Jacot & Wyart (2020) found
+fully connected nets on image data often generalise *better* lazy, so which regime wins depends on the task.
 
 **How frozen is frozen.** With the *lazy limit* preset (α up to 4,096) the weights still move 1/α as far,
 but the kernel's change falls more slowly, about like 1/√α: a ReLU unit whose input changes sign at a
@@ -109,6 +110,7 @@ Yau (2020), *Dynamics of deep neural networks and neural tangent hierarchy*; Chi
 *On lazy training in differentiable programming*; Woodworth, Gunasekar, Lee, Moroshko, Savarese, Golan, Soudry
 & Srebro (2020), *Kernel and rich regimes in overparametrized models*; Geiger, Spigler, Jacot & Wyart (2020),
 *Disentangling feature and lazy training in deep neural networks*; Cortes, Mohri & Rostamizadeh (2012),
-*Algorithms for learning kernels based on centered alignment*.
+*Algorithms for learning kernels based on centered alignment*; Ghorbani, Mei, Misiakiewicz & Montanari (2021),
+*Linearized two-layers neural networks in high dimension*.
 """,
 )
