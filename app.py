@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.device import describe, pick_device, serve_threads
-from ui.catalog import HOME, phenomena
+from ui.catalog import HOME, SWEEPS, phenomena
 from ui.serving import warm_start
 
 serve_threads()
@@ -12,6 +12,7 @@ st.set_page_config(page_title="Overparameterization Lab", page_icon=":material/h
 
 pages = [st.Page(HOME.page, title=HOME.title, url_path=HOME.name, icon=HOME.icon, default=True)]
 pages += [st.Page(e.page, title=e.title, url_path=e.name, icon=e.icon) for e in phenomena()]
+pages.append(st.Page(SWEEPS.page, title=SWEEPS.title, url_path=SWEEPS.name, icon=SWEEPS.icon))
 page = st.navigation(pages)
 
 with st.sidebar:

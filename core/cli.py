@@ -1,4 +1,5 @@
-"""The command line: ``python -m core list``, ``run NAME [--set k=v ...]`` and ``warm [NAME ...]``.
+"""The command line: ``python -m core list``, ``run NAME [--set k=v ...]``, ``warm [NAME ...]`` and
+``sweep NAME --grid k=v1,v2 ... --out FILE`` (core.sweeps).
 
 Nothing is printed until the run has finished, so a failure never leaves half an output; bad
 input exits with status 2 and one line naming the parameter and what is allowed.
@@ -19,6 +20,7 @@ import pandas as pd
 from core import contract, registry
 from core.contract import ConfigError
 from core.device import resolve_device
+from core.sweeps.command import add_parser as sweep_parser
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     warm = sub.add_parser("warm", help="compute every page's defaults and presets into the result store")
     warm.add_argument("names", nargs="*", metavar="NAME", help="only these experiments (default: all)")
     warm.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
+    sweep_parser(sub)
     return parser
 
 
@@ -121,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "warm":
             return _warm(args.names, args.device)
+        if args.command == "sweep":
+            from core.sweeps.command import main as sweep
+
+            return sweep(args)
         exp = registry.get(args.name)
         config = contract.make_config(exp.config, parse_sets(args.set))
         device = resolve_device(args.device).type  # the store's key names the device kind actually used

@@ -11,7 +11,7 @@ from core.contract import Experiment
 
 @dataclass(frozen=True)
 class Home:
-    """The overview page: the one page that is not an experiment."""
+    """A page that is not an experiment: the overview, and the sweeps."""
 
     page: str = "app_pages/home.py"
     title: str = "Overview"
@@ -20,6 +20,8 @@ class Home:
 
 
 HOME = Home()
+#: Tables of many runs (python -m core sweep), after the phenomena in the menu.
+SWEEPS = Home(page="app_pages/sweeps.py", title="Sweeps", name="sweeps", icon=":material/grid_view:")
 
 
 def phenomena() -> list[Experiment]:
