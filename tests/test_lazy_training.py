@@ -270,9 +270,8 @@ def test_scale_sqrt_width_takes_the_ntk_parameterization_steps():
     same α (f − f₀) as the NTK-parameterized net (same draw) trained on f₀ + y, moving every weight
     by the same step (its read-out bias, unscaled in μP's forward pass, by 1/√width of it); at
     α = √width / 2 it does not. After 20 steps of a two-hidden-layer net, in float64."""
-    config = lt.Config(scale_width=64, scale_n=32, depth=2)
-    x, y, x_test, _ = lt.teacher_task(config.scale_n, seed=3)
-    shape = lt.scale.sizes(config)
+    x, y, x_test, _ = lt.teacher_task(32, seed=3)
+    shape = mlp.layer_sizes(lt.TEACHER_D, 64, 2)
 
     def trained(parameterization: str, alpha: float) -> tuple[list[torch.Tensor], torch.Tensor]:
         stack = mlp.init_parameterized(shape, [7], parameterization, dtype=torch.float64)

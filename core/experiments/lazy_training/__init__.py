@@ -14,8 +14,8 @@ import torch
 from core import contract, mlp
 from core.contract import Figure, Result
 from core.experiments.lazy_training import scale, width
-from core.experiments.lazy_training.config import Config, sizes
-from core.experiments.lazy_training.scale import TEACHER_D, kernel_alignment, teacher_task
+from core.experiments.lazy_training.config import TEACHER_D, Config, sizes
+from core.experiments.lazy_training.scale import kernel_alignment, teacher_task
 from core.experiments.lazy_training.width import KERNEL_MODEL
 
 __all__ = ["EXPERIMENT", "KERNEL_MODEL", "LABELS", "PRESETS", "TEACHER_D", "Config", "flops", "kernel_alignment",
@@ -82,7 +82,6 @@ PRESETS = {
     "Two hidden layers": {"depth": 2, "widths": (16, 32, 64, 128, 256, 512)},
     "Lazy limit: only large output scales": {"alphas": (64, 256, 1024, 4096)},
     "Rich regime: small output scales": {"alphas": (1, 2, 4, 8)},
-    "More data: the kernel catches up": {"scale_n": 1024},
 }
 
 #: Readers' words for the metrics and table columns (the keys stay as they are in URL, CLI and JSON).

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from core import mlp
 from core.contract import ConfigError, param
 
+#: Input dimension of the α sweep's ridge task: large enough that a rotation-invariant kernel needs
+#: many more samples (~d²) than the default n to learn a non-linear ridge, small enough to stay cheap.
+TEACHER_D = 20
+
 
 @dataclass(frozen=True)
 class Config:
     widths: tuple[int, ...] = param((16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
                                     "hidden units per layer, one network per width", lo=4, hi=4096, max_len=10)
-    depth: int = param(1, "hidden layers", lo=1, hi=4)
+    depth: int = param(1, "hidden layers of the width sweep's nets (the α sweep's have one)", lo=1, hi=4)
     parameterization: str = param("ntk", "ntk: weights N(0,1) scaled by 1/sqrt(fan-in) in the forward pass; standard: "
                                   "PyTorch-style, learning rate divided by the width to stay stable; mup: maximal update "
                                   "(read-out scaled by an extra 1/sqrt(width), learning rate times the width)",
@@ -28,7 +32,7 @@ class Config:
                                     label="output scales α")
     scale_width: int = param(256, "hidden units per layer of the nets in the lazy-vs-rich sweep", lo=16, hi=2048,
                              label="width of the α sweep")
-    scale_n: int = param(256, "training samples of the ridge task y = |⟨u, x⟩| in 20 dimensions (α sweep)",
+    scale_n: int = param(256, f"training samples of the ridge task y = |⟨u, x⟩| in {TEACHER_D} dimensions (α sweep)",
                          lo=32, hi=1024, label="ridge-task samples")
     scale_steps: int = param(1000, "full-batch gradient-descent steps of each net in the α sweep", lo=10, hi=4000,
                              step=10, label="α-sweep steps")
