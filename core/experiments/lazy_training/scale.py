@@ -10,7 +10,10 @@ prediction is read off as α (f − f₀). The step size needs no α in it: a gr
 the same function-space step with the same initial kernel; only how far w must travel to make it
 differs, about 1/α. (Chizat et al. write the loss as R(α h)/α² and the step as lr; written on the
 unscaled R(α h) the same step is lr/α².) As α → ∞ the net is its linearisation: kernel gradient
-descent with the initial kernel K₀ for the same steps and rate, ``ntk.kernel_regression``.
+descent with the initial kernel K₀ for the same steps and rate, ``ntk.kernel_regression``. The
+kernel's change follows the weights' 1/α only until the few ReLU gates that flip on a training input
+(each a jump in K, however small the step; their number falls like 1/α) dominate it; from α of a few
+hundred at the defaults it falls about like 1/√α.
 
 Which nets: μP (``mlp.init_parameterized(..., "mup")``), where α = 1 is the mean-field scale at
 which features learn at any width, and α = √width is exactly NTK-parameterization training: every
