@@ -16,9 +16,9 @@ FLOOR = 1e-6
 #: A mean this many times the median is said to be pulled up by a few draws.
 SKEWED = 1.5
 SERIES = ["test error, median of the draws", "test error, expected (theory)", "train error",
-          "classical bound: train + C sqrt(p/n)"]
-COLORS = [PALETTE.blue, PALETTE.ink, PALETTE.grey, PALETTE.orange]
-DASHES = [[1, 0], [6, 3], [1, 0], [3, 3]]
+          "classical bound: train + C √(p/n)", "error of predicting 0"]
+COLORS = [PALETTE.blue, PALETTE.ink, PALETTE.grey, PALETTE.orange, PALETTE.dark_grey]
+DASHES = [[1, 0], [6, 3], [1, 0], [3, 3], [1, 3]]
 
 
 def make_charts(result: Result) -> list[Figure]:
@@ -47,7 +47,7 @@ def caption(curve: pd.DataFrame) -> str:
                  f"{row['test_mse_median']:.3g} at p = n and {last['test_mse_median']:.3g} at p = {last['p']:.0f}; "
                  f"at p = n the mean is {row['test_mse']:.3g}{skew}. ")
     text += ("Zero errors (train error right of the red line p = n, where the fit interpolates) are left off the log "
-             "axis. The orange curve has the shape of a classical uniform bound, train + C sqrt(p/n), with C the error "
+             "axis. The orange curve has the shape of a classical uniform bound, train + C √(p/n), with C the error "
              "of predicting 0 (grey dotted line); above that line it promises nothing.")
     norms = curve.dropna(subset=["norm"])
     if len(norms):
@@ -65,8 +65,10 @@ def _error_chart(curve: pd.DataFrame, null: float) -> alt.LayerChart:
     lines = alt.Chart(long).mark_line(clip=True).encode(
         x=x, y=y,
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors),
-                        legend=alt.Legend(orient="bottom", columns=2, labelLimit=400)),
-        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=dashes), legend=None),
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=0, symbolType="stroke",
+                                          symbolStrokeWidth=2.5)),
+        strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=domain, range=dashes),
+                                  legend=alt.Legend(orient="bottom", columns=1, labelLimit=0, symbolStrokeWidth=2.5)),
         detail="branch:N",
         tooltip=[alt.Tooltip("series:N", title="curve"), alt.Tooltip("p:Q", title=LABELS["p"]),
                  alt.Tooltip("ratio:Q", title="p/n", format=".2f"), alt.Tooltip("value:Q", title="error", format=".3g"),
@@ -76,14 +78,16 @@ def _error_chart(curve: pd.DataFrame, null: float) -> alt.LayerChart:
     band = curve[np.isfinite(curve["test_mse_q25"]) & (curve["test_mse_q25"] > FLOOR * null)]
     quartiles = alt.Chart(band).mark_area(clip=True, opacity=0.3, color=PALETTE.blue).encode(
         x=x, y=alt.Y("test_mse_q25:Q"), y2="test_mse_q75:Q")
-    return alt.layer(quartiles, lines, dots, *_threshold(curve), *_null_rule(curve, null)).properties(width=500, height=340)
+    return alt.layer(quartiles, lines, dots, *_threshold(curve)).properties(width=500, height=340)
 
 
 def _long(curve: pd.DataFrame, null: float) -> pd.DataFrame:
     """One row per (p, series); theory is split at p = n so its two branches are not joined
     across the threshold, where its expectation is infinite."""
     bound = curve["train_mse"] + null * np.sqrt(curve["ratio"])
-    values = [curve["test_mse_median"], curve["theory_test_mse"], curve["train_mse"], bound]
+    # the error of predicting 0 as a series of its own, so the legend names it (a bound above it says nothing)
+    values = [curve["test_mse_median"], curve["theory_test_mse"], curve["train_mse"], bound,
+              pd.Series(null, index=curve.index)]
     keep = ["p", "ratio", "test_mse", "test_mse_q25", "test_mse_q75"]
     frames = [curve[keep].assign(series=name, value=v.to_numpy()) for name, v in zip(SERIES, values)]
     long = pd.concat(frames, ignore_index=True)
@@ -99,15 +103,6 @@ def _threshold(curve: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
     rule = anchor.mark_rule(color=PALETTE.red, strokeWidth=1.5).encode(x=alt.datum(1.0))
     label = anchor.mark_text(color=PALETTE.red, align="left", dx=4, fontSize=12).encode(
         x=alt.datum(1.0), y=alt.value(10), text=alt.datum("p = n"))
-    return rule, label
-
-
-def _null_rule(curve: pd.DataFrame, null: float) -> tuple[alt.Chart, alt.Chart]:
-    """The error of predicting 0: a bound above it says nothing."""
-    anchor = alt.Chart(curve.head(1))
-    rule = anchor.mark_rule(color=PALETTE.grey, strokeDash=[1, 3]).encode(y=alt.datum(null))
-    label = anchor.mark_text(color=PALETTE.dark_grey, align="right", dy=-7, fontSize=11).encode(
-        x=alt.datum(float(curve["ratio"].max())), y=alt.datum(null), text=alt.datum("error of predicting 0"))
     return rule, label
 
 
