@@ -32,7 +32,10 @@ def streamlit_server() -> Iterator[tuple[str, subprocess.Popen]]:
     """Start the app as a user would, yield its base URL and process, stop it afterwards."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+           # no file watcher: an edit elsewhere in the tree would show "File change" and keep
+           # the status widget that wait_until_idle waits to disappear
+           "--server.fileWatcherType", "none"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"

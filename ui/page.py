@@ -17,7 +17,10 @@ from core.contract import ConfigError, Experiment, Result
 from core.device import computing, pick_device, rebalance
 from core.memory import release_freed_memory
 from core.queue import Superseded
-from ui import compare, lecture, serving, share, widgets
+from ui import compare, lecture, panels, serving, share, widgets
+
+#: Controls side by side on a wide screen.
+CONTROLS_PER_ROW = 3
 
 #: Seconds between redraws of the live chart while a run streams its partial curves.
 LIVE_REDRAW_S = 0.25
@@ -39,23 +42,30 @@ def render(
     question: str,
     why: str,
     answers: Sequence[str] | None = None,
+    answer: str | None = None,
+    because: str | None = None,
 ) -> Result | None:
     """Draw one experiment page; returns the Result (or None when nothing was run).
 
-    ``answers`` are the choices lecture mode offers for ``question`` before it reveals the chart.
+    ``answers`` are the choices lecture mode offers for ``question`` before it reveals the chart;
+    ``answer`` (one of them) is what the run shows, and ``because`` one sentence of why: after
+    Reveal both stay on screen beside the audience's guess.
     """
     in_lecture = lecture.enabled()
     if in_lecture:
         lecture.apply_style()
+    quiz = lecture.Quiz(question, tuple(answers or ()), answer, because)
     st.title(experiment.title)
     st.markdown(intro if in_lecture else f"{intro}\n\n**Predict first:** {question}")
     fields = contract.params(experiment.config)
-    for notice in _once_per_page(experiment.name, lambda: widgets.correct_url(fields)):
+    for notice in _once_per_page(experiment.name, lambda: widgets.correct_url(fields) + widgets.correct_rules(experiment)):
         st.info(f"Link corrected: {notice}")
-    if experiment.presets:
-        _preset_picker(experiment.name, fields, experiment.presets)
-    raw = _controls(fields, expanded=not in_lecture)
+    picker = st.container()
+    raw = _controls(fields, expanded=not in_lecture and not on_a_phone())
     config, problems = widgets.read_config(experiment.config, fields, raw)
+    if experiment.presets:
+        with picker:
+            _preset_picker(experiment, fields, config)
     for problem in problems:
         st.warning(problem)
     try:
@@ -64,9 +74,12 @@ def render(
     except ConfigError as err:
         st.error(str(err))
         return None
-    if in_lecture and not lecture.revealed(experiment.name, config, question, answers):
+    if in_lecture and not lecture.revealed(experiment.name, quiz):
         return None
-    key = (experiment.name, config, device_name())
+    notice = compare.pin_from_link(experiment, lambda pinned: _run(experiment, pinned, _key(experiment, pinned))[0])
+    if notice:
+        st.info(f"Link corrected: {notice}")
+    key = _key(experiment, config)
     result, cached, stored = _run(experiment, config, key)
     _cost_row(result, cached)
     if stored:
@@ -75,15 +88,27 @@ def render(
         st.caption(NO_CUDA_NOTICE)
     if not result.status.ok:
         st.warning(f"Note: {result.status}")
-    pinned = compare.pin_controls(experiment, config, result)
+    pinned = compare.pin_controls(experiment, fields, config, result)
     if pinned is None:
         _figures(experiment, key, result)
     else:
         _compared(experiment, pinned[1], result)
-    share.show(fields, config)
+    share.show(fields, config, compare.pinned_config(experiment.name))
     with st.expander("Why?", expanded=False):
         st.markdown(why)
     return result
+
+
+def _key(experiment: Experiment, config: Any) -> tuple:
+    """The result cache's key for a setting on this session's device."""
+    return (experiment.name, config, device_name())
+
+
+def on_a_phone() -> bool:
+    """Whether the browser says it is a phone (its User-Agent's "Mobi", as browsers recommend
+    detecting one): there the controls start folded, so the first chart is within two screens."""
+    agent = st.context.headers.get("User-Agent", "") if st.context.headers else ""
+    return "Mobi" in agent
 
 
 def _once_per_page(name: str, compute: Any) -> list[str]:
@@ -94,24 +119,46 @@ def _once_per_page(name: str, compute: Any) -> list[str]:
     return compute()
 
 
-def _preset_picker(name: str, fields: list[contract.Param], presets: Mapping[str, Mapping[str, Any]]) -> None:
-    def apply() -> None:
-        chosen = presets.get(st.session_state[f"_preset_{name}"], {})
-        for p in fields:
-            value = chosen.get(p.name, p.default)
-            st.session_state[p.name] = widgets.widget_value(p, value)
+#: What the preset box shows when the controls match none of the presets.
+CUSTOM = "(custom)"
 
-    st.selectbox("Preset", ["(custom)", *presets], key=f"_preset_{name}", on_change=apply,
+
+def _preset_picker(experiment: Experiment, fields: list[contract.Param], config: Any) -> None:
+    """The preset box, naming the preset the current setting matches, else "(custom)".
+
+    Drawn after the controls have been read (into a slot above them), so the name follows the
+    controls: moving one away from a preset shows "(custom)" at once."""
+    key = f"_preset_{experiment.name}"
+
+    def apply() -> None:
+        chosen = experiment.presets.get(st.session_state[key])
+        if chosen is None:  # "(custom)" keeps the controls as they are
+            return
+        for p in fields:
+            st.session_state[p.name] = widgets.widget_value(p, chosen.get(p.name, p.default))
+
+    st.session_state[key] = matching_preset(experiment, config)
+    st.selectbox("Preset", [CUSTOM, *experiment.presets], key=key, on_change=apply,
                  help="Named settings that make the point; choosing one sets every control and the link.")
 
 
+def matching_preset(experiment: Experiment, config: Any) -> str:
+    """The first preset whose setting is ``config``, else CUSTOM."""
+    for name, values in experiment.presets.items():
+        if contract.make_config(experiment.config, values) == config:
+            return name
+    return CUSTOM
+
+
 def _controls(fields: list[contract.Param], expanded: bool) -> dict[str, Any]:
+    """The controls in their declared order, three to a row: on a phone Streamlit stacks each
+    row's columns, so the order there is the same as on a wide screen."""
     raw = {}
+    main = [p for p in fields if p.name != "seed"]
     with st.expander("Controls", expanded=expanded):
-        main = [p for p in fields if p.name != "seed"]
-        columns = st.columns(3)
-        for i, p in enumerate(main):
-            raw[p.name] = widgets.control(p, columns[i % 3])
+        for start in range(0, len(main), CONTROLS_PER_ROW):
+            for p, column in zip(main[start:start + CONTROLS_PER_ROW], st.columns(CONTROLS_PER_ROW)):
+                raw[p.name] = widgets.control(p, column)
     for p in fields:
         if p.name == "seed":
             raw[p.name] = widgets.control(p, st.sidebar)
@@ -136,7 +183,8 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool,
             last[0] = now
             figures = experiment.charts(Result({}, dict(tables)))
             if figures:
-                live.altair_chart(figures[0].chart, width="stretch")
+                with live.container():
+                    draw(figures[0].chart.to_dict())
 
     def wait() -> None:
         bar.progress(0.0, text="Another visitor is computing this same setting; waiting for it…")
@@ -178,14 +226,17 @@ def _session_id() -> str:
 
 
 def _cost_row(result: Result, cached: bool) -> None:
+    """The five costs in one wrapping row: side by side on a wide screen, two or three to a line
+    on a phone instead of five full-width rows above the first chart."""
     m = result.metrics
-    cols = st.columns(5)
-    cols[0].metric("Parameters", f"{m.get('params', 0):,}")
-    cols[1].metric("p / n", _short(m.get("p_over_n", 0)))
-    cols[2].metric("Training FLOPs", f"{m.get('flops', 0):.2g}")
-    cols[3].metric("Wall time", f"{m.get('wall_s', 0):.2f} s", help="served from the cache this time" if cached else None)
     device = str(m.get("device", ""))
-    cols[4].metric("Device", device.split(" ")[0], help=device)
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Parameters", f"{m.get('params', 0):,}", width="content")
+        st.metric("p / n", _short(m.get("p_over_n", 0)), width="content")
+        st.metric("Training FLOPs", f"{m.get('flops', 0):.2g}", width="content")
+        st.metric("Wall time", f"{m.get('wall_s', 0):.2f} s", width="content",
+                  help="served from the cache this time" if cached else None)
+        st.metric("Device", device.split(" ")[0], help=device, width="content")
 
 
 def _short(x: float) -> str:
@@ -211,7 +262,7 @@ def _figures(experiment: Experiment, key: tuple, result: Result) -> None:
 
 def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
     st.info(f"Comparing **{compare.PINNED}** (faded, dashed) with **{compare.CURRENT}** (solid).")
-    st.dataframe(compare.metrics_table(pinned, current), hide_index=True)
+    st.dataframe(compare.metrics_table(experiment, pinned, current), hide_index=True)
     for index, (figure, chart) in enumerate(compare.compared_figures(experiment, pinned, current)):
         both = pd.concat([pinned.tables[figure.table].assign(run=compare.PINNED),
                           current.tables[figure.table].assign(run=compare.CURRENT)], ignore_index=True)
@@ -220,7 +271,7 @@ def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
 
 def _figure(experiment: Experiment, index: int, figure: contract.Figure, spec: dict, csv: bytes) -> None:
     st.subheader(figure.title)
-    st.vega_lite_chart(spec, width="stretch")
+    draw(spec)
     if figure.caption:
         st.caption(figure.caption)
     st.download_button(
@@ -230,3 +281,19 @@ def _figure(experiment: Experiment, index: int, figure: contract.Figure, spec: d
         mime="text/csv",
         key=f"csv_{experiment.name}_{index}_{figure.table}",
     )
+
+
+def draw(spec: dict) -> None:
+    """A chart as panels that fit the screen (ui.panels): the panels of a row in columns, which
+    Streamlit stacks on a phone; a panel alone at its own width, or the screen's when narrower.
+    Drawn with Streamlit's chart theme, so text follows the light or dark theme; larger in a lecture."""
+    big = lecture.enabled()
+    for row in panels.rows(spec):
+        if len(row) == 1:
+            width = panels.width_of(row[0])
+            place = st.container(width=width) if width else st.container()
+        else:
+            place = st.columns(len(row), gap="medium")
+        for panel, slot in zip(row, place if isinstance(place, list) else [place]):
+            panel = panels.stretchable(panel)
+            slot.vega_lite_chart(panels.enlarged(panel) if big else panel, width="stretch", theme="streamlit")
