@@ -349,7 +349,7 @@ def _color() -> alt.Color:
     # the legend draws each method as its line, at full strength, not as the pale band under it
     return alt.Color("label:N", title=None,
                      scale=alt.Scale(domain=[METHOD_WORDS[m] for m in METHODS], range=[COLORS[m] for m in METHODS]),
-                     legend=alt.Legend(orient="top", direction="horizontal", labelLimit=400, symbolType="stroke",
+                     legend=alt.Legend(orient="top", direction="vertical", labelLimit=0, symbolType="stroke",
                                        symbolOpacity=1, symbolStrokeWidth=3))
 
 
@@ -373,11 +373,12 @@ def _accuracy_chart(table: pd.DataFrame) -> alt.LayerChart:
         tooltip=[*_tooltip("test accuracy"), alt.Tooltip("lo:Q", title="lowest run", format=".3f"),
                  alt.Tooltip("hi:Q", title="highest run", format=".3f")])
     dense = float(table.loc[table["round"] == 0, "test_accuracy"].mean())
+    # named in a legend: a label on the chart sat on the curves, which all start at the dense accuracy
     reference = pd.DataFrame({"y": [dense], "text": [f"dense network {dense:.3f}"]})
-    rule = alt.Chart(reference).mark_rule(strokeDash=[6, 4], color=PALETTE.ink).encode(y="y:Q")
-    text = alt.Chart(reference).mark_text(align="right", dy=-7, color=PALETTE.ink).encode(
-        y="y:Q", x=alt.value(WIDTH), text="text:N")
-    return alt.layer(band, line, rule, text).properties(width=WIDTH, height=320)
+    rule = alt.Chart(reference).mark_rule(color=PALETTE.ink).encode(
+        y="y:Q", strokeDash=alt.StrokeDash("text:N", title=None, scale=alt.Scale(range=[[6, 4]]),
+                                           legend=alt.Legend(orient="bottom", labelLimit=0, symbolStrokeWidth=2)))
+    return alt.layer(band, line, rule).resolve_scale(strokeDash="independent").properties(width=WIDTH, height=320)
 
 
 def _loss_chart(table: pd.DataFrame) -> alt.Chart:
