@@ -1,4 +1,4 @@
-"""Bigger models train easier: the seed's width sweep, live, with a held-out test set.
+"""Bigger models train easier: the textbook's width sweep, live, with a held-out test set.
 
 In the standard parameterization a fixed learning rate is a larger step in function space for a
 wider net (its tangent kernel grows with the width), so part of "wider converges faster" is a
@@ -473,13 +473,13 @@ def _summary_chart(result: Result) -> alt.HConcatChart:
         x=charts.log_axis("params", "parameters", values=long["params"]),
         y=y,
         color=alt.Color("set:N", title=None, scale=alt.Scale(domain=list(SETS.values()), range=[PALETTE.purple, PALETTE.blue]),
-                        legend=alt.Legend(orient="bottom", labelLimit=0)),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
         tooltip=[WIDTH, PARAMS, P_OVER_N, LR, alt.Tooltip("set:N", title="set"),
                  alt.Tooltip("loss:Q", title="loss", format=".3g")],
     )
     rules = alt.Chart(refs[refs["loss"] > 0]).mark_rule(color=PALETTE.grey).encode(
         y=y, strokeDash=alt.StrokeDash("reference:N", scale=alt.Scale(range=[[2, 2], [6, 3]]), title=None,
-                                              legend=alt.Legend(orient="bottom")),
+                                              legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
         tooltip=[alt.Tooltip("reference:N", title="reference"), alt.Tooltip("loss:Q", title="loss", format=".3g")])
     losses = alt.layer(losses, rules).resolve_scale(strokeDash="independent").properties(width=300, height=260)
     return alt.hconcat(losses, _speed_chart(agg))
@@ -493,7 +493,7 @@ def _speed_chart(agg: pd.DataFrame) -> alt.Chart:
         note = pd.DataFrame({"text": ["No width reached the threshold\nin the steps run: raise steps or lr,\nor the threshold"]})
         return alt.Chart(note).mark_text(fontSize=13, color=PALETTE.red, lineBreak="\n", lineHeight=20).encode(
             text="text:N", x=alt.value(150), y=alt.value(110)).properties(width=300, height=260, title="steps to threshold")
-    return alt.Chart(crossed).mark_line(point=True, color=PALETTE.red).encode(
+    return alt.Chart(crossed).mark_line(point=alt.OverlayMarkDef(color=PALETTE.red), color=PALETTE.red).encode(
         x=charts.log_axis("params", "parameters", values=crossed["params"]),
         y=alt.Y("converged_step:Q", title="steps to threshold"),
         tooltip=[WIDTH, PARAMS, P_OVER_N, LR, alt.Tooltip("converged_step:Q", title=LABELS["converged_step"], format=".0f")],
