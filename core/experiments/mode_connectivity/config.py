@@ -106,7 +106,7 @@ def widths(config: Config) -> list[int]:
 
 def task(config: Config, device: torch.device) -> tuple[torch.Tensor, ...]:
     """The textbook's data: Gaussian inputs, target sin(x1+x2+x3), no noise; a held-out set from the
-    same generator. With seed 42 the training inputs are exactly the seed script's."""
+    same generator. With seed 42 the training inputs are exactly the textbook script's."""
     gen = torch.Generator().manual_seed(config.seed)
     x = torch.randn(config.n, config.d, generator=gen)
     x_test = torch.randn(N_TEST, config.d, generator=gen)

@@ -167,8 +167,8 @@ def _path_chart(path: pd.DataFrame) -> alt.HConcatChart:
         lines = alt.Chart(data).mark_line(point=True).encode(
             x=alt.X("t:Q", title=LABELS["t"]),
             y=alt.Y("loss:Q", title=title),
-            color=alt.Color("method:N", title="path", scale=_method_colors(data["method"]),
-                            legend=alt.Legend(labelLimit=0)),
+            color=alt.Color("method:N", title=None, scale=_method_colors(data["method"]),
+                            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0)),
             tooltip=[alt.Tooltip("t:Q", title="t", format=".2f"), alt.Tooltip("method:N", title="path"),
                      alt.Tooltip("loss:Q", title=title, format=".3g")],
         )

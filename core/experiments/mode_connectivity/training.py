@@ -127,7 +127,7 @@ TRAINING_COLUMNS = ["step", "net", "train_loss"]
 
 
 def _converged(trainer: mlp.Trainer, losses: torch.Tensor | None, last_spawn: int) -> bool:
-    """The seed's rule, every net of the stack below 1e-6 (with minibatches: ``losses``, on the
+    """The textbook's rule, every net of the stack below 1e-6 (with minibatches: ``losses``, on the
     whole training set), once every child has been spawned."""
     if trainer.done == 0 or trainer.done < last_spawn:
         return False
