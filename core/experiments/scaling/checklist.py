@@ -1,4 +1,4 @@
-"""The seed's decision table, go big or stay small, as a checklist that leans and says why."""
+"""The textbook's decision table, go big or stay small, as a checklist that leans and says why."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ EXPONENTS = tuple(law.exponent for law in LAWS.values())
 
 @dataclass(frozen=True)
 class Factor:
-    """One row of the seed's table: the answer that favours a big model, the one that favours a small
+    """One row of the textbook's table: the answer that favours a big model, the one that favours a small
     one, and why each does."""
 
     key: str
