@@ -92,6 +92,13 @@ def test_caption_numbers_come_from_the_run(ridgeless):
     assert "pulled up by its worst draws" in caption
 
 
+def test_caption_speaks_of_zero_train_errors_only_where_the_fit_interpolates(ridgeless, optimal):
+    """Captions follow the run: with the optimal ridge no fit is exact, so nothing is left off the axis."""
+    assert "Zero errors (train error right of the red line p = n" in dd.make_charts(ridgeless)[0].caption
+    assert (optimal.tables["curve"]["train_mse"] > 1e-3).all()
+    assert "Zero errors" not in dd.make_charts(optimal)[0].caption
+
+
 def test_caption_says_the_mean_is_skewed_only_when_it_is(optimal):
     curve = optimal.tables["curve"].set_index("p")
     caption = dd.make_charts(optimal)[0].caption

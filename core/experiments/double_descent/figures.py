@@ -26,12 +26,12 @@ def make_charts(result: Result) -> list[Figure]:
     curve = result.tables["curve"]
     null = result.metrics.get("null_mse", float(curve["test_mse"].max()))
     chart = alt.hconcat(_error_chart(curve, null), _norm_chart(curve)).resolve_scale(color="independent")
-    return [Figure("Test error through the interpolation threshold", chart, "curve", caption(curve))]
+    return [Figure("Test error through the interpolation threshold", chart, "curve", caption(curve, null))]
 
 
-def caption(curve: pd.DataFrame) -> str:
+def caption(curve: pd.DataFrame, null: float) -> str:
     """What the figure shows, with this run's numbers: the spread of the draws at p = n and where
-    the typical (median) error goes."""
+    the typical (median) error goes; ``null`` is the error of predicting 0."""
     theory = curve["theory_test_mse"].notna().any()
     text = ("Left: test error against p/n on a log scale, the median over draws with a band from the 25th to the "
             "75th percentile (the mean, which is what the theory predicts, is in the tooltip and the table). ")
@@ -46,8 +46,10 @@ def caption(curve: pd.DataFrame) -> str:
         text += (f"The median goes from {first['test_mse_median']:.3g} at p = {first['p']:.0f} to "
                  f"{row['test_mse_median']:.3g} at p = n and {last['test_mse_median']:.3g} at p = {last['p']:.0f}; "
                  f"at p = n the mean is {row['test_mse']:.3g}{skew}. ")
-    text += ("Zero errors (train error right of the red line p = n, where the fit interpolates) are left off the log "
-             "axis. The orange curve has the shape of a classical uniform bound, train + C √(p/n), with C the error "
+    if (curve["train_mse"] <= FLOOR * null).any():  # a ridge never fits exactly: then there is nothing left off
+        text += ("Zero errors (train error right of the red line p = n, where the fit interpolates) are left off the "
+                 "log axis. ")
+    text += ("The orange curve has the shape of a classical uniform bound, train + C √(p/n), with C the error "
              "of predicting 0 (grey dotted line); above that line it promises nothing.")
     norms = curve.dropna(subset=["norm"])
     if len(norms):
