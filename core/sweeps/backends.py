@@ -79,6 +79,9 @@ def local(tasks: Sequence[Task], workers: int, run: Compute = compute) -> Iterat
                 yield futures[future], None, error_text(err)
         finished = True
     finally:
+        if not finished:  # Ctrl-C: points already handed to a worker would otherwise run on after the summary
+            for process in list(pool._processes.values()):  # Python 3.14 names this terminate_workers()
+                process.terminate()
         pool.shutdown(wait=finished, cancel_futures=True)
 
 
