@@ -50,6 +50,7 @@ def open_table() -> pd.DataFrame | None:
 
 def draw(table: pd.DataFrame) -> None:
     experiment = experiment_of(table)
+    table = figures.comparable(table)
     keys, measured = figures.swept(table), figures.metrics(table)
     failed = table[table[STATUS] == "failed"]
     left_out = " (left out of the charts; listed below)" if len(failed) else ""

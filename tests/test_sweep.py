@@ -317,3 +317,15 @@ def test_the_sweeps_page_draws_a_stored_sweep_in_a_real_browser(tmp_path, monkey
             page.screenshot(path=str(browser.SCREENSHOTS / "sweeps.png"), full_page=True)
         finally:
             page.close()
+
+
+def test_a_list_field_swept_one_item_at_a_time_is_drawn_in_numeric_order() -> None:
+    experiment = registry.get("optimization")
+    configs = points(experiment.config, parse_grid(experiment.config, ["widths=200;10;50"]), seeds=2)
+    rows = [table.row(experiment.name, c, contract.Result({"status": "ok", "loss": float(c.widths[0] + c.seed)}, {}))
+            for c in configs]
+    sweep = table.frame(rows)
+    assert list(sweep["widths"]) == ["200", "200", "10", "10", "50", "50"]  # as the CLI writes a list
+    data = figures.summary(figures.comparable(sweep), "loss", ["widths"])
+    assert list(data["widths"]) == [10, 50, 200]
+    assert list(data[figures.MEAN]) == [52.5, 92.5, 242.5]  # seeds 42 and 43 and list(data[figures.SEEDS]) == [2, 2, 2]

@@ -32,6 +32,19 @@ def metrics(table: pd.DataFrame) -> list[str]:
             and not pd.api.types.is_bool_dtype(table[c])]
 
 
+def comparable(table: pd.DataFrame) -> pd.DataFrame:
+    """Settings whose every value reads as a number become numbers: a list field swept one item at
+    a time (``widths=10;50;200``) is written as text, and would otherwise be ordered 10, 200, 50."""
+    out = table.copy()
+    for key in settings(table):
+        if not pd.api.types.is_numeric_dtype(out[key]):
+            try:
+                out[key] = pd.to_numeric(out[key])
+            except (ValueError, TypeError):
+                continue
+    return out
+
+
 def summary(table: pd.DataFrame, metric: str, by: list[str]) -> pd.DataFrame:
     """The metric over seeds per combination of ``by``: mean, standard deviation, extremes, count
     (failed points and missing values are left out of every figure)."""
