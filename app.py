@@ -10,7 +10,16 @@ serve_threads()
 warm_start()
 st.set_page_config(page_title="Overparameterization Lab", page_icon=":material/hub:", layout="wide")
 
-pages = [st.Page(HOME.page, title=HOME.title, url_path=HOME.name, icon=HOME.icon, default=True)]
+# The default page is served at / whatever its url_path (which must still be unique); /home, the
+# overview's name, is a hidden alias that goes there, where it used to open "Page not found".
+home = st.Page(HOME.page, title=HOME.title, url_path="overview", icon=HOME.icon, default=True)
+
+
+def _home_alias() -> None:
+    st.switch_page(home)
+
+
+pages = [home, st.Page(_home_alias, title=HOME.title, url_path=HOME.name, visibility="hidden")]
 pages += [st.Page(e.page, title=e.title, url_path=e.name, icon=e.icon) for e in phenomena()]
 pages.append(st.Page(SWEEPS.page, title=SWEEPS.title, url_path=SWEEPS.name, icon=SWEEPS.icon))
 page = st.navigation(pages)
