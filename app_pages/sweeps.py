@@ -9,7 +9,7 @@ import streamlit as st
 from core.contract import ConfigError
 from core.sweeps import figures
 from core.sweeps.index import Recorded, SweepIndex
-from core.sweeps.table import ERROR, STATUS, experiment_of, read, settings
+from core.sweeps.table import ERROR, FAILED, STATUS, experiment_of, read, settings
 from ui import serving
 
 #: Shown when there is nothing to draw yet (the browser test looks for it).
@@ -52,11 +52,12 @@ def draw(table: pd.DataFrame) -> None:
     experiment = experiment_of(table)
     table = figures.comparable(table)
     keys, measured = figures.swept(table), figures.metrics(table)
-    failed = table[table[STATUS] == "failed"]
+    failed = table[table[STATUS] == FAILED]
     left_out = " (left out of the charts; listed below)" if len(failed) else ""
     st.caption(f"**{experiment.title}**: {len(table)} points, {len(failed)} failed{left_out}.")
     if not keys or not measured:
-        st.info("This sweep varies no setting but the seed: there is nothing to draw against. Its table is below.")
+        lacking = "no setting but the seed varies" if not keys else "it holds no numeric measurement"
+        st.info(f"Nothing to draw in this sweep: {lacking}. Its table is below.")
         st.dataframe(table, hide_index=True)
         return
     left, right = st.columns(2)

@@ -94,5 +94,7 @@ def read(data: bytes, name: str) -> pd.DataFrame:
     buffer = io.BytesIO(data)
     table = pd.read_parquet(buffer) if suffix == ".parquet" else pd.read_csv(buffer)
     settings(table)  # fails with one line when it is not a sweep table
+    if STATUS not in table:
+        raise ConfigError(f"a sweep table needs a {STATUS!r} column")
     return table
 
