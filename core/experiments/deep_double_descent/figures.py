@@ -63,13 +63,27 @@ def _long(table: pd.DataFrame, x: str, metric: str) -> pd.DataFrame:
     return long[np.isfinite(long["value"])]
 
 
-def _rule(x: float, label: str, color: str, dash: list[int], dy: int = 10, side: str = "right") -> list[alt.Chart]:
-    """A vertical rule at x, labelled at the top on its ``side``."""
-    anchor = alt.Chart(pd.DataFrame({"x": [x]}))
-    rule = anchor.mark_rule(color=color, strokeDash=dash, strokeWidth=1.5).encode(x="x:Q")
-    text = anchor.mark_text(color=color, align="left" if side == "right" else "right", dx=4 if side == "right" else -4,
-                            fontSize=12).encode(x="x:Q", y=alt.value(dy), text=alt.value(label))
-    return [rule, text]
+#: The vertical reference lines: their legend words, colours and dashes.
+THRESHOLD = ("p = nK: as many parameters as numbers to fit", PALETTE.red, [1, 0])
+FITS_ALL = ("narrowest width with train error 0", PALETTE.dark_grey, [4, 3])
+
+
+def _rules(references: list[tuple[float, tuple[str, str, list[int]]]]) -> list[alt.Chart]:
+    """Vertical rules at the given x, named in a legend of their own: a label drawn at the top of
+    the panel sat on the curves there."""
+    present = [(x, ref) for x, ref in references if np.isfinite(x)]
+    if not present:
+        return []
+    frame = pd.DataFrame({"x": [x for x, _ in present], "reference": [ref[0] for _, ref in present]})
+    names = list(frame["reference"])
+    legend = alt.Legend(orient="bottom", direction="vertical", labelLimit=0)
+    return [alt.Chart(frame).mark_rule(strokeWidth=1.5).encode(
+        x="x:Q",
+        color=alt.Color("reference:N", title=None, sort=names, legend=legend,
+                        scale=alt.Scale(domain=names, range=[ref[1] for _, ref in present])),
+        strokeDash=alt.StrokeDash("reference:N", title=None, sort=names, legend=legend,
+                                  scale=alt.Scale(domain=names, range=[ref[2] for _, ref in present])),
+        tooltip=[alt.Tooltip("reference:N", title="reference"), alt.Tooltip("x:Q", title="parameters", format=",.0f")])]
 
 
 def _panel(long: pd.DataFrame, x: str, x_title: str, y: alt.Y, references: list[alt.Chart]) -> alt.LayerChart:
@@ -82,15 +96,14 @@ def _panel(long: pd.DataFrame, x: str, x_title: str, y: alt.Y, references: list[
                  alt.Tooltip("p_over_nk:Q", title=LABELS["p_over_nk"], format=".3g"), alt.Tooltip("set:N", title="set"),
                  alt.Tooltip("value:Q", title=y.to_dict().get("title", "value"), format=".3g")],
     )
-    return alt.layer(lines, *references).properties(width=330, height=280)
+    return alt.layer(lines, *references).resolve_scale(color="independent", strokeDash="independent").properties(
+        width=330, height=280)
 
 
 def _sweep_chart(sweep: pd.DataFrame) -> alt.HConcatChart:
     nk = threshold_of(sweep)
-    refs = _rule(nk, "p = nK", PALETTE.red, [1, 0]) if np.isfinite(nk) else []
     row = interpolation_row(sweep)
-    if row is not None:
-        refs += _rule(float(row["params"]), "train error 0", PALETTE.dark_grey, [4, 3], dy=26, side="left")
+    refs = _rules([(nk, THRESHOLD)] + ([(float(row["params"]), FITS_ALL)] if row is not None else []))
     loss = _long(sweep, "params", "loss")
     loss = loss[loss["value"] > EXACT]
     left = _panel(loss, "params", "parameters p", charts.log_y("value", "loss per sample", values=loss["value"]), refs)
@@ -101,7 +114,7 @@ def _sweep_chart(sweep: pd.DataFrame) -> alt.HConcatChart:
 
 def _rf_chart(rf: pd.DataFrame) -> alt.HConcatChart:
     nk = threshold_of(rf.rename(columns={"readout_params": "params"}))
-    refs = _rule(nk, "p = nK", PALETTE.red, [1, 0]) if np.isfinite(nk) else []
+    refs = _rules([(nk, THRESHOLD)])
     loss = _long(rf, "readout_params", "loss")
     loss = loss[loss["value"] > EXACT]
     left = _panel(loss, "readout_params", LABELS["readout_params"],
