@@ -25,8 +25,8 @@ with its tangent kernel Θ: one step on the loss mean (f − y)² changes the ou
 −η Θ (2/n)(f − y) (η the learning rate), so the residual r = f − y obeys r ← (I − 2 η Θ / n) r. On an evenly spaced grid of the
 circle Θ(x_i, x_j) depends only on the angle between the points, so the Gram matrix is *circulant*: its
 eigenvectors are exactly the Fourier modes, and each frequency k of the residual shrinks by its own factor
-(1 − 2 η λ_k) every step, λ_k being the kernel's eigenvalue for that mode (third chart; dashed curves in the
-first). Its half-life is ln 2 / (2 η λ_k) steps, roughly. For a ReLU network λ_k falls like 1/k² on the
+(1 − 2 η λₖ) every step, λₖ being the kernel's eigenvalue for that mode (third chart; dashed curves in the
+first). Its half-life is ln 2 / (2 η λₖ) steps, roughly. For a ReLU network λₖ falls like 1/k² on the
 circle (Basri et al. 2019), so doubling the frequency multiplies the time to learn it by about four, more at
 low k. That is the *spectral bias* (Rahaman et al. 2019) or *frequency principle* (Xu et al. 2019): networks
 fit the smooth part of a function first and the fine detail last, which is one reason early stopping

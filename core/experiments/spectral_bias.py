@@ -337,7 +337,7 @@ LABELS = {
     "predicted": "predicted by the analytic NTK",
     "linearised": "network linearised at its init",
     "reached": "fell to half in the steps run",
-    "eigenvalue": "NTK eigenvalue λ_k",
+    "eigenvalue": "NTK eigenvalue λₖ",
     "in_target": "in the target",
     "angle": "angle t",
     "prediction": "network output",
@@ -367,7 +367,7 @@ def make_charts(result: Result) -> list[Figure]:
         figures.append(Figure("The tangent kernel's eigenvalue per frequency", _spectrum_chart(tables["spectrum"]),
                               "spectrum", "Analytic infinite-width NTK of this net on the grid: the eigenvalue of its "
                               "Fourier mode k (the Gram matrix is circulant). The target's frequencies are the large "
-                              "coloured dots. A mode's half-life is about ln 2 / (2 η λ_k) steps, η the learning rate."))
+                              "coloured dots. A mode's half-life is about ln 2 / (2 η λₖ) steps, η the learning rate."))
     if "half_lives" in tables:
         figures.append(Figure("Half-lives: the network against the kernel's prediction",
                               _half_life_chart(tables["half_lives"]), "half_lives", _half_life_caption(tables)))
@@ -376,7 +376,7 @@ def make_charts(result: Result) -> list[Figure]:
 
 def _modes_caption(tables: dict[str, pd.DataFrame]) -> str:
     text = ("The residual f − y's amplitude at each target frequency, relative to its value at step 0 (log scale). "
-            "Solid: the trained network; dashed: gradient descent with the analytic NTK, (1 − 2 η λ_k)ᵗ, η the learning rate.")
+            "Solid: the trained network; dashed: gradient descent with the analytic NTK, (1 − 2 η λₖ)ᵗ, η the learning rate.")
     half = tables.get("half_lives")
     if half is None or half.empty:
         return text
@@ -444,7 +444,7 @@ def _spectrum_chart(spectrum: pd.DataFrame) -> alt.LayerChart:
     targets["k"] = "k = " + targets["frequency"].astype(int).astype(str)
     top = max(2, int(data["frequency"].max()))
     x = log_axis("frequency", "frequency k (log scale)", values=[1, top], domain=[1, top], nice=False)
-    y = log_y("eigenvalue", "NTK eigenvalue λ_k (log scale)", values=data["eigenvalue"])
+    y = log_y("eigenvalue", "NTK eigenvalue λₖ (log scale)", values=data["eigenvalue"])
     tooltip = [alt.Tooltip("frequency:Q", title=LABELS["frequency"]),
                alt.Tooltip("eigenvalue:Q", title=LABELS["eigenvalue"], format=".3g")]
     every = alt.Chart(data).mark_line(point=alt.OverlayMarkDef(color=PALETTE.grey), color=PALETTE.grey).encode(
