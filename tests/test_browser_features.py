@@ -126,7 +126,7 @@ def test_a_preset_changes_the_controls_the_link_and_the_drawn_data(server, page,
     page.get_by_text("Why?", exact=True).wait_for(timeout=120_000)
     browser.wait_until_idle(page)
     _no_error(page)
-    assert float(page.get_by_role("slider", name="init").input_value()) == 1.0
+    assert float(page.get_by_role("slider", name="start |w₀|").input_value()) == 1.0
     after = _downloads(page)
     assert after != before
     expected = _cli_tables("implicit-bias", {"init": "1.0"}, capsys)
@@ -150,7 +150,7 @@ def test_the_share_link_opens_the_same_data_in_a_fresh_browser(server, page, chr
     try:
         other = fresh.new_page()
         _open(other, link)
-        assert other.get_by_label("widths", exact=True).input_value().replace(" ", "") == "10,50"
+        assert other.get_by_label("widths (hidden units per layer)", exact=True).input_value().replace(" ", "") == "10,50"
         assert _downloads(other) == shown
     finally:
         fresh.close()
@@ -164,7 +164,7 @@ def test_a_slider_moved_during_a_computation_ends_in_the_new_settings_chart(serv
     progress = page.get_by_text(re.compile(r"Training… step \d+ of 2000"))
     progress.wait_for(timeout=120_000)
     was = progress.inner_text()
-    slider = page.get_by_role("slider", name="depth")
+    slider = page.get_by_role("slider", name="hidden layers")
     slider.focus()
     slider.press("ArrowLeft")  # depth 2 -> 1: a run of about 5e9 FLOPs
     page.wait_for_function("() => location.search.includes('depth=1')", timeout=60_000)
@@ -182,7 +182,7 @@ def test_lecture_mode_hides_controls_and_reveals_on_click(server, page):
     _open(page, f"{server}/optimization?{_query('optimization')}&lecture=true", ready="Reveal")
     assert page.get_by_role("button", name="Reveal").is_visible()
     assert page.locator(".vega-embed").count() == 0
-    assert not page.get_by_label("widths", exact=True).is_visible()  # the Controls expander is folded
+    assert not page.get_by_label("widths (hidden units per layer)", exact=True).is_visible()  # the Controls expander is folded
     page.get_by_text("Wider nets: faster, and test loss no worse").click()
     page.get_by_role("button", name="Reveal").click()
     page.get_by_text("Why?").wait_for(timeout=120_000)
@@ -196,7 +196,7 @@ def test_pin_and_compare_draws_both_runs(server, page, capsys):
     _open(page, f"{server}/optimization?{_query('optimization')}")
     page.get_by_role("button", name="Pin as A").click()
     browser.wait_until_idle(page)
-    slider = page.get_by_role("slider", name="depth")
+    slider = page.get_by_role("slider", name="hidden layers")
     slider.focus()
     slider.press("ArrowRight")
     page.get_by_text("Comparing").wait_for(timeout=120_000)

@@ -57,7 +57,7 @@ def test_thirty_sessions_share_one_computation(capsys):
             page.get_by_text("Why?").wait_for(timeout=300_000)
         first_wave = time.perf_counter() - start
         for page in pages:
-            slider = page.get_by_role("slider", name="depth")
+            slider = page.get_by_role("slider", name="hidden layers")
             slider.focus()
             slider.press("ArrowRight")
         start = time.perf_counter()
