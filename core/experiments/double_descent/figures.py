@@ -77,10 +77,12 @@ def _error_chart(curve: pd.DataFrame, null: float) -> alt.LayerChart:
                  *(alt.Tooltip(f"{c}:Q", title=LABELS[c], format=".3g") for c in ("test_mse", "test_mse_q25", "test_mse_q75"))],
     )
     dots = lines.transform_filter(alt.datum.series == SERIES[0]).mark_point(filled=True, size=25)
+    # the theory again, over the median's line and dots, which it follows closely beyond p = n
+    theory = lines.transform_filter(alt.datum.series == SERIES[1]).mark_line(clip=True, strokeWidth=2.5)
     band = curve[np.isfinite(curve["test_mse_q25"]) & (curve["test_mse_q25"] > FLOOR * null)]
     quartiles = alt.Chart(band).mark_area(clip=True, opacity=0.3, color=PALETTE.blue).encode(
         x=x, y=alt.Y("test_mse_q25:Q"), y2="test_mse_q75:Q")
-    return alt.layer(quartiles, lines, dots, *_threshold(curve)).properties(width=500, height=340)
+    return alt.layer(quartiles, lines, dots, theory, *_threshold(curve)).properties(width=500, height=340)
 
 
 def _long(curve: pd.DataFrame, null: float) -> pd.DataFrame:
