@@ -8,6 +8,7 @@ white and a near-black background alike; no spec names "black" or "white".
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -82,22 +83,30 @@ def log_format(values: Iterable[float] | None = None) -> str:
     return PLAIN if low >= 1e-3 and high <= 1e5 else POWERS
 
 
-def _log_scale(values: Iterable[float] | None, fmt: str | None, scale: dict[str, Any]) -> tuple[alt.Scale, alt.Axis]:
-    return alt.Scale(type="log", **scale), alt.Axis(format=fmt or log_format(values))
+def decades(low: float, high: float) -> list[float]:
+    """The powers of ten from ``low`` to ``high``: ticks for a log axis whose domain is fixed at
+    values that are not powers of ten (Vega then ticks at 2e-4, 2e-3, ...)."""
+    return [10.0**k for k in range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)]
+
+
+def _log_scale(values: Iterable[float] | None, fmt: str | None, ticks: list[float] | None,
+               scale: dict[str, Any]) -> tuple[alt.Scale, alt.Axis]:
+    axis = alt.Axis(format=fmt or log_format(values), values=ticks) if ticks else alt.Axis(format=fmt or log_format(values))
+    return alt.Scale(type="log", **scale), axis
 
 
 def log_axis(field: str, title: str, fmt: str | None = None, *, values: Iterable[float] | None = None,
-             **scale: Any) -> alt.X:
+             ticks: list[float] | None = None, **scale: Any) -> alt.X:
     """A log-scale x axis whose tick labels follow ``log_format(values)`` (or the d3 format
-    ``fmt``); ``scale`` passes options such as ``domain`` or ``nice`` to the scale."""
-    log_scale, axis = _log_scale(values, fmt, scale)
+    ``fmt``), at ``ticks`` when given; ``scale`` passes options such as ``domain`` or ``nice``."""
+    log_scale, axis = _log_scale(values, fmt, ticks, scale)
     return alt.X(f"{field}:Q", title=title, scale=log_scale, axis=axis)
 
 
 def log_y(field: str, title: str, fmt: str | None = None, *, values: Iterable[float] | None = None,
-          **scale: Any) -> alt.Y:
+          ticks: list[float] | None = None, **scale: Any) -> alt.Y:
     """A log-scale y axis (errors and losses that span decades), formatted like ``log_axis``."""
-    log_scale, axis = _log_scale(values, fmt, scale)
+    log_scale, axis = _log_scale(values, fmt, ticks, scale)
     return alt.Y(f"{field}:Q", title=title, scale=log_scale, axis=axis)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.charts import PALETTE, PLAIN, POWERS, log_axis, log_format, log_y, words
+from core.charts import PALETTE, PLAIN, POWERS, decades, log_axis, log_format, log_y, words
 
 
 @pytest.mark.parametrize(("values", "expected"), [
@@ -33,6 +33,11 @@ def test_log_axes_carry_the_format_and_the_scale_options():
     assert y["axis"] == {"format": POWERS}
     assert log_y("loss", "loss", "~%").to_dict()["axis"] == {"format": "~%"}
     assert log_axis("p", "p").to_dict()["axis"] == {"format": POWERS}  # no values: the style that always holds
+
+
+def test_decades_tick_a_fixed_log_domain_at_powers_of_ten():
+    assert decades(1.25e-4, 3.0) == pytest.approx([1e-3, 1e-2, 1e-1, 1.0])
+    assert log_y("v", "v", values=[1e-4, 3.0], ticks=[0.01, 1.0]).to_dict()["axis"] == {"format": POWERS, "values": [0.01, 1.0]}
 
 
 def _luminance(colour: str) -> float:

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from core import contract, linear
-from core.charts import PALETTE, log_axis, log_y, words
+from core.charts import PALETTE, decades, log_axis, log_y, words
 from core.contract import ConfigError, Figure, Result, param
 from core.mlp import derive_seed
 
@@ -387,7 +387,7 @@ def _risk_chart(result: Result) -> alt.LayerChart:
     data = words(data[data["value"] > 0], "term", WORDS)
     top = max(float(data["value"].max()), SIGNAL_R2) * 1.5
     x = _ratio_x(data)
-    y = log_y("value", "risk above the noise (log)", values=[floor, top], domain=[floor, top])
+    y = log_y("value", "risk above the noise (log)", values=[floor, top], ticks=decades(floor, top), domain=[floor, top])
     color = alt.Color("term:N", title=None, sort=list(TERM_COLORS.domain), scale=TERM_COLORS,
                       legend=alt.Legend(orient="bottom", labelLimit=0))
     tooltip = [alt.Tooltip("p:Q", title="features p"), alt.Tooltip("term:N", title="term"),
