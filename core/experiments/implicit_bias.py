@@ -162,6 +162,9 @@ LABELS = {
     "weight_norm": "weight norm |w|",
     "norm": "weight norm |w|",
     "step": "step",
+    "kind": "path",
+    "w1": "w₁",
+    "w2": "w₂",
 }
 
 _COLUMNS = {"trajectory": ["step", "train_loss", "dist_to_min_norm", "dist_to_limit", "norm"],

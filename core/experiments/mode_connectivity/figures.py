@@ -40,6 +40,9 @@ LABELS = {
     "width": "hidden units per layer",
     "net": "net",
     "step": "training step",
+    "point": "point",
+    "x": "distance along B − A",
+    "y": "distance toward the middle point",
 }
 #: A spawn step whose children (and every later one's) have a barrier below this fraction of the
 #: independent pair's is where the caption says the children share one basin.

@@ -43,6 +43,9 @@ LABELS = {
     "flops_per_step": "FLOPs per step",
     "seconds_per_step": "seconds per step (fastest of the timed steps)",
     "peak_mb": "memory held by a step (MB)",
+    "train_flops": "training compute 6ND",
+    "inference_flops": "inference compute 2NT",
+    "total_flops": "lifetime compute",
 }
 N = alt.Tooltip("params:Q", title=LABELS["params"], format=".3g")
 D = alt.Tooltip("tokens:Q", title=LABELS["tokens"], format=".3g")
