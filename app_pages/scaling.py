@@ -121,9 +121,9 @@ parameters, so the far ends of the sliders are extrapolation. Llama 3 8B (15T to
 **Measured here.** The last chart times one full-batch SGD step of the app's own MLP engine (the networks the
 other pages train) on this machine: the fastest of {REPEATS} steps, after {WARMUP} warm-up steps, on one CPU thread.
 Other work on a shared machine only ever adds time, so the fastest step is the step's own cost; with two
-threads, each waiting for the other whenever the scheduler parked one, single widths came out 100 times
-slower than their neighbours, and a median of a few repeats did not hide it. It is still wall time, so it
-varies a little from run to run. Small networks cost a fixed
+threads, each waiting for the other whenever the scheduler parks one, a single width can come out many
+times slower than its neighbours, which a median of a few repeats does not hide. It is still wall time, so
+it varies a little from run to run. Small networks cost a fixed
 per-step overhead (Python, kernel launches, threads), so their time barely grows; only once the arithmetic
 dominates does the time follow the FLOPs (slope 1 against parameters). Memory is counted from the tensors a
 step holds (weights, gradients, activations), not measured from the allocator.

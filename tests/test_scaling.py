@@ -151,7 +151,7 @@ def test_small_networks_pay_a_fixed_overhead_so_time_grows_slower_than_flops():
 
 def test_steps_are_timed_on_one_thread_and_the_count_is_restored(monkeypatch):
     """Page and caption: the fastest of the timed steps, on one CPU thread (two threads waiting for
-    each other on a shared machine made single widths 100 times slower)."""
+    each other on a shared machine can make a single width many times slower)."""
     from core.experiments.scaling import timing
 
     seen = []

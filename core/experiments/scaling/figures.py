@@ -202,8 +202,8 @@ def _measured_caption(m: Mapping) -> str:
     return (f"Left: time per step; dashed, proportional to the FLOPs. Right: memory; dashed, the weights and gradients "
             f"alone. Each point: one 2-hidden-layer MLP of the app's engine, full-batch SGD on"
             f" this machine ({m['device']}). Time per step is measured: the fastest of {REPEATS} steps after {WARMUP} "
-            f"warm-up steps, on one CPU thread, because other work on a shared machine only ever adds time (two "
-            f"threads waiting for each other made single widths 100 times slower). Log-log slope "
+            f"warm-up steps, on one CPU thread, because other work on a shared machine only ever adds time (and two "
+            f"threads waiting for each other can make a single width many times slower). Log-log slope "
             f"{m['time_slope']:.2f}, against {m['flop_slope']:.2f} for the FLOPs. Where small models sit above the "
             f"dashed FLOP line, a fixed per-step overhead, not arithmetic, sets their cost. Memory is counted from the "
             f"tensors a step holds (slope {m['memory_slope']:.2f}).")
