@@ -64,3 +64,72 @@ def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
     page.wait_for_timeout(800)
+
+
+#: A phone as the browser tests see one: 390 x 844 CSS pixels and a phone's User-Agent (the app
+#: folds its controls for a "Mobi" agent, as it does for a real phone).
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/130.0 Mobile Safari/537.36",
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+#: What runs past the right edge of the window: the document, the main area, or any chart (a
+#: chart can be clipped by its container without widening the document, so each is measured).
+OVERFLOW_JS = """() => {
+  const width = window.innerWidth, out = [];
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (document.scrollingElement.scrollWidth > width) out.push('document ' + document.scrollingElement.scrollWidth);
+  if (main && main.scrollWidth > width) out.push('main area ' + main.scrollWidth);
+  document.querySelectorAll('[data-testid="stMain"] .vega-embed, [data-testid="stMain"] .vega-embed > svg, '
+                            + '[data-testid="stMain"] .vega-embed > canvas').forEach((e, i) => {
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > width + 1) out.push('chart ' + i + ' ends at ' + Math.round(r.right));
+  });
+  return out;
+}"""
+
+
+def overflow(page) -> list[str]:
+    """Everything that runs past the right edge of the window (empty when the page fits)."""
+    return page.evaluate(OVERFLOW_JS)
+
+
+def first_chart_top(page) -> float | None:
+    """Where the first chart starts, in CSS pixels from the top of the page."""
+    return page.evaluate("() => { const c = document.querySelector('.vega-embed');"
+                         " return c ? c.getBoundingClientRect().top : null; }")
+
+
+#: Text colours of every chart and the app's background, to measure contrast on either theme.
+CHART_TEXT_JS = """() => {
+  const bg = getComputedStyle(document.querySelector('.stApp')).backgroundColor;
+  const fills = [...document.querySelectorAll('.vega-embed svg text')]
+    .filter(t => t.textContent.trim() && getComputedStyle(t).opacity !== '0')
+    .map(t => [t.textContent.trim().slice(0, 40), getComputedStyle(t).fill]);
+  return {background: bg, texts: fills};
+}"""
+
+
+def _channels(color: str) -> tuple[float, float, float]:
+    """(r, g, b) in 0..1 from "#rrggbb", "rgb(r, g, b)" or "rgba(...)"."""
+    if color.startswith("#"):
+        return tuple(int(color[i:i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+    parts = color[color.index("(") + 1:color.index(")")].split(",")
+    return tuple(float(p) / 255 for p in parts[:3])  # type: ignore[return-value]
+
+
+def luminance(color: str) -> float:
+    """WCAG relative luminance of a CSS colour."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(c) for c in _channels(color))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS colours (1 to 21; body text wants 4.5, large text 3)."""
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)

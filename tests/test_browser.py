@@ -61,3 +61,67 @@ def test_server_memory_after_the_tour_stays_under_the_promise(served, chromium):
     (browser.ROOT / "docs" / "measurements" / "memory.txt").write_text(
         f"server RSS after visiting all {len(phenomena()) + 1} pages at their defaults: {mib:.0f} MiB\n")
     assert mib < MEMORY_LIMIT_MIB
+
+
+#: Pages whose phone screenshot goes to docs/screenshots/phone/ (and the README): the overview,
+#: two-panel charts, and the widest charts.
+PHONE_SHOTS = {"home", "optimization", "scaling", "mode-connectivity"}
+#: Pages whose dark-theme screenshot goes to docs/screenshots/dark/.
+DARK_SHOTS = ("home", "optimization", "double-descent", "lazy-training")
+#: The first chart must start within this many phone screens (the issue's "first two screens").
+FIRST_CHART_SCREENS = 2
+#: Chart text against the app's background, WCAG contrast: 3 is the minimum for large text.
+MIN_TEXT_CONTRAST = 3.0
+
+
+def _open_and_wait(page, url: str, spec) -> None:
+    """Open a page and wait for its charts (the first visit computes the defaults: minutes on a
+    busy machine)."""
+    page.goto(url, timeout=60_000)
+    browser.wait_until_idle(page, timeout_ms=300_000)
+    if spec is not HOME:
+        page.get_by_text("Why?").first.wait_for(timeout=300_000)
+        page.wait_for_selector(".vega-embed svg, .vega-embed canvas", timeout=60_000)
+        browser.wait_until_idle(page, timeout_ms=300_000)
+
+
+@pytest.mark.parametrize("spec", [HOME, *phenomena()], ids=lambda s: s.name)
+def test_page_fits_a_phone(server, chromium, spec):
+    """At 390 px nothing runs past the right edge (charts included), the first chart is within two
+    screens, and /home (the overview's name) opens the overview without a "Page not found"."""
+    context = chromium.new_context(**browser.PHONE)
+    try:
+        page = context.new_page()
+        _open_and_wait(page, f"{server}/{spec.name}", spec)
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert browser.overflow(page) == []
+        top = browser.first_chart_top(page)
+        assert top is not None and top < FIRST_CHART_SCREENS * browser.PHONE["viewport"]["height"], top
+        if spec.name in PHONE_SHOTS:
+            (browser.SCREENSHOTS / "phone").mkdir(parents=True, exist_ok=True)
+            page.set_viewport_size({"width": 390, "height": 3000})  # Streamlit scrolls inside its main area
+            browser.wait_until_idle(page)
+            page.screenshot(path=str(browser.SCREENSHOTS / "phone" / f"{spec.name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("name", DARK_SHOTS)
+def test_dark_theme_follows_the_browser_and_charts_stay_legible(server, chromium, name):
+    """A browser that prefers dark gets the dark theme, and every chart's text keeps its contrast."""
+    spec = HOME if name == HOME.name else next(e for e in phenomena() if e.name == name)
+    context = chromium.new_context(viewport={"width": 1400, "height": 2800}, color_scheme="dark")
+    try:
+        page = context.new_page()
+        _open_and_wait(page, f"{server}/{name}", spec)
+        colours = page.evaluate(browser.CHART_TEXT_JS)
+        assert browser.luminance(colours["background"]) < 0.05, colours["background"]
+        assert colours["texts"], "no chart text found"
+        faint = [(text, fill) for text, fill in colours["texts"]
+                 if browser.contrast(fill, colours["background"]) < MIN_TEXT_CONTRAST]
+        assert faint == [], faint
+        (browser.SCREENSHOTS / "dark").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(browser.SCREENSHOTS / "dark" / f"{name}.png"), full_page=True)
+    finally:
+        context.close()

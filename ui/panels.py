@@ -48,7 +48,7 @@ def rows(spec: dict[str, Any]) -> list[list[dict[str, Any]]]:
                 panel["datasets"] = _used(panel)
             if len(row) > 1:
                 panel.pop("width", None)
-            panels.append(_wrapped_legends(panel))
+            panels.append(_stacked_legends(_wrapped_legends(panel)))
         out.append(panels)
     return out
 
@@ -87,6 +87,17 @@ def _wrapped_legends(spec: Any) -> Any:
     if isinstance(legend, dict) and legend.get("orient") in ("bottom", "top") and "columns" not in legend:
         out["legend"] = {**legend, "columns": LEGEND_COLUMNS}
     return out
+
+
+def _stacked_legends(panel: dict[str, Any]) -> dict[str, Any]:
+    """Several legends below (or above) a plot stacked one under another: Vega puts them side by
+    side, and a panel as narrow as a phone clips the second one. The plot keeps its height."""
+    config = dict(panel.get("config", {}))
+    legend = dict(config.get("legend", {}))
+    legend.setdefault("layout", {side: {"direction": "vertical", "anchor": "middle"} for side in ("bottom", "top")})
+    # the width fits the column; the height is the plot's own, legends and axes added below it
+    # (fitting both squeezed a plot with stacked legends to a strip)
+    return {"autosize": {"type": "fit-x", "contains": "padding"}, **panel, "config": {**config, "legend": legend}}
 
 
 def _used(panel: dict[str, Any]) -> dict[str, Any]:
