@@ -132,7 +132,7 @@ def setup(config: Config) -> str:
     """The run's remedies in words, for the caption: which initialisation, optimizer and skips."""
     init = "He init" if config.init == "he" else "PyTorch's default init"
     skips = "skip connections" if config.residual else "no skip connections"
-    return f"{init}, {'Adam' if config.optimizer == 'adam' else 'plain SGD'}, {skips}, lr={config.lr:g}"
+    return f"{init}, {'Adam' if config.optimizer == 'adam' else 'plain SGD'}, {skips}, learning rate {config.lr:g}"
 
 
 def _grid(config: Config, grid: list, trainers: list[mlp.Trainer], ratios: list[float],
