@@ -337,7 +337,9 @@ def _trajectory_chart(result: Result) -> alt.LayerChart:
     to_min, to_limit = (long["distance to"] == LABELS[d] for d in distances)
     x = _log_step_x(traj["step"])
     y = log_y("relative distance", "distance / |pinv(X) y| (log)", values=long["relative distance"])
-    color = alt.Color("distance to:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0),
+    color = alt.Color("distance to:N", title=None,
+                      legend=alt.Legend(orient="bottom", labelLimit=0, symbolType="stroke", symbolOpacity=1,
+                                        symbolStrokeWidth=3),
                       scale=alt.Scale(domain=[LABELS[d] for d in distances], range=[PALETTE.blue, PALETTE.red]))
     tooltip = [alt.Tooltip("step:Q", title="step"), alt.Tooltip("distance to:N", title="distance"),
                alt.Tooltip("relative distance:Q", title="relative distance", format=".3g")]
