@@ -133,3 +133,12 @@ def contrast(a: str, b: str) -> float:
     """WCAG contrast ratio of two CSS colours (1 to 21; body text wants 4.5, large text 3)."""
     hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def screenshot(page, path, height: int = 2800) -> None:
+    """The whole page from its top: Streamlit scrolls inside its main area, so a "full page"
+    screenshot is only the window; the window is made ``height`` tall first."""
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
+    page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop > 0) e.scrollTop = 0; })")
+    wait_until_idle(page)
+    page.screenshot(path=str(path), full_page=True)

@@ -100,9 +100,7 @@ def test_page_fits_a_phone(server, chromium, spec):
         assert top is not None and top < FIRST_CHART_SCREENS * browser.PHONE["viewport"]["height"], top
         if spec.name in PHONE_SHOTS:
             (browser.SCREENSHOTS / "phone").mkdir(parents=True, exist_ok=True)
-            page.set_viewport_size({"width": 390, "height": 3000})  # Streamlit scrolls inside its main area
-            browser.wait_until_idle(page)
-            page.screenshot(path=str(browser.SCREENSHOTS / "phone" / f"{spec.name}.png"), full_page=True)
+            browser.screenshot(page, browser.SCREENSHOTS / "phone" / f"{spec.name}.png", height=3000)
     finally:
         context.close()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -127,11 +127,25 @@ def test_a_preset_changes_the_controls_the_link_and_the_drawn_data(server, page,
     browser.wait_until_idle(page)
     _no_error(page)
     assert float(page.get_by_role("slider", name="start |w₀|").input_value()) == 1.0
+    assert parse_qs(urlsplit(page.url).query) == {"init": ["1"]}, page.url  # only what differs from the defaults
+    assert "From a random w0" in _preset_box(page)
     after = _downloads(page)
     assert after != before
     expected = _cli_tables("implicit-bias", {"init": "1.0"}, capsys)
     for table, rows in after.items():
         _same_rows(rows, expected[table])
+    slider = page.get_by_role("slider", name="training samples n")
+    slider.focus()
+    slider.press("ArrowRight")  # away from the preset
+    page.wait_for_function("() => location.search.includes('n=21')", timeout=60_000)
+    browser.wait_until_idle(page)
+    assert "(custom)" in _preset_box(page)
+
+
+def _preset_box(page) -> str:
+    """What the preset box shows (its value, or the placeholder text of the chosen option)."""
+    box = page.locator('[data-testid="stSelectbox"]', has_text="Preset").first
+    return box.inner_text() + " " + page.get_by_label("Preset", exact=True).input_value()
 
 
 def _share_link(page) -> str:
@@ -189,10 +203,45 @@ def test_lecture_mode_hides_controls_and_reveals_on_click(server, page):
     browser.wait_until_idle(page)
     assert page.locator(".vega-embed").count() >= 1
     assert page.get_by_text("Your prediction:").is_visible()
-    page.screenshot(path=str(browser.SCREENSHOTS / "lecture-mode.png"), full_page=True)
+    assert page.get_by_text("The question").is_visible()
+    assert page.get_by_text("Will it train faster", exact=False).first.is_visible()  # the question stays
+    browser.screenshot(page, browser.SCREENSHOTS / "lecture-mode.png")
+    page.get_by_text("Controls", exact=True).click()  # after Reveal the page is live: a control redraws at once
+    slider = page.get_by_role("slider", name="hidden layers")
+    slider.focus()
+    slider.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('depth=3')", timeout=60_000)
+    page.get_by_text("Why?").wait_for(timeout=120_000)
+    browser.wait_until_idle(page)
+    assert page.get_by_role("button", name="Reveal").count() == 0
+    assert page.locator(".vega-embed").count() >= 1
+    assert page.get_by_text("Your prediction:").is_visible()
+    page.get_by_role("button", name="Ask again").click()  # the next question hides the chart again
+    page.get_by_role("button", name="Reveal").wait_for(timeout=60_000)
+    assert page.locator(".vega-embed").count() == 0
 
 
-def test_pin_and_compare_draws_both_runs(server, page, capsys):
+def test_lecture_mode_on_a_phone_reveals_with_large_metrics(server, chromium):
+    """The lecture screenshot on a phone; metric values larger than body text, nothing past the edge."""
+    context = chromium.new_context(**browser.PHONE)
+    try:
+        page = context.new_page()
+        _open(page, f"{server}/optimization?{_query('optimization')}&lecture=true", ready="Reveal")
+        page.get_by_role("button", name="Reveal").click()
+        page.get_by_text("Why?").wait_for(timeout=120_000)
+        browser.wait_until_idle(page)
+        sizes = page.evaluate("""() => [
+          parseFloat(getComputedStyle(document.querySelector('[data-testid="stMetricValue"] p')).fontSize),
+          parseFloat(getComputedStyle(document.querySelector('[data-testid="stMain"] p')).fontSize)]""")
+        assert sizes[0] > 2 * sizes[1], sizes
+        assert browser.overflow(page) == []
+        (browser.SCREENSHOTS / "phone").mkdir(parents=True, exist_ok=True)
+        browser.screenshot(page, browser.SCREENSHOTS / "phone" / "lecture-mode.png", height=3000)
+    finally:
+        context.close()
+
+
+def test_pin_and_compare_draws_both_runs(server, page, chromium, capsys):
     _open(page, f"{server}/optimization?{_query('optimization')}")
     page.get_by_role("button", name="Pin as A").click()
     browser.wait_until_idle(page)
@@ -207,5 +256,16 @@ def test_pin_and_compare_draws_both_runs(server, page, capsys):
     for run, depth in (("A (pinned)", "2"), ("B (current)", "3")):
         mine = [{k: v for k, v in r.items() if k != "run"} for r in rows if r["run"] == run]
         _same_rows(mine, _cli_tables("optimization", {**raw, "depth": depth}, capsys)["summary"])
-    page.screenshot(path=str(browser.SCREENSHOTS / "pin-and-compare.png"), full_page=True)
+    assert page.locator(".vega-embed svg text", has_text="A (pinned)").count() >= 1  # the legend tells A from B
+    browser.screenshot(page, browser.SCREENSHOTS / "pin-and-compare.png")
+    link = _share_link(page)
+    assert "pin=" in link, link
+    fresh = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        other = fresh.new_page()
+        _open(other, link)
+        assert other.get_by_text("Comparing").is_visible()  # the link reproduces the comparison, not only B
+        assert _downloads(other)["summary"] == rows
+    finally:
+        fresh.close()
 
