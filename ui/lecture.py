@@ -26,7 +26,7 @@ LECTURE_CSS = """
   [data-testid="stMain"] [data-testid="stSliderThumbValue"],
   [data-testid="stMain"] [data-testid="stSliderTickBarMin"],
   [data-testid="stMain"] [data-testid="stSliderTickBarMax"] { font-size: 1.1rem; }
-  [data-testid="stMain"] [data-testid="stSlider"] { padding-top: 0.8rem; }
+  [data-testid="stMain"] input, [data-testid="stMain"] [data-baseweb="select"] div { font-size: 1.2rem; }
   [data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.15rem; }
 </style>
 """
