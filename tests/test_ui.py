@@ -95,8 +95,8 @@ def test_overlay_legend_names_both_runs():
 
 
 def test_an_answer_must_be_one_of_the_choices():
-    with pytest.raises(ValueError, match="not one of the answers"):
-        lecture.Quiz("q?", ("yes", "no"), answer="maybe")
+    with pytest.raises(ValueError, match="not an index"):
+        lecture.Quiz("q?", ("yes", "no"), answer=2)
 
 
 def _quiz_page() -> None:
@@ -106,7 +106,7 @@ def _quiz_page() -> None:
     from ui import lecture
 
     value = st.slider("x", 0, 10, 3, key="x")
-    quiz = lecture.Quiz("Will it go up?", ("Up", "Down"), answer="Down", because="Because gravity.")
+    quiz = lecture.Quiz("Will it go up?", ("Up", "Down"), answer=1, because="Because gravity.")
     if lecture.revealed("demo", quiz):
         st.text(f"chart at x = {value}")
 

@@ -36,18 +36,24 @@ LECTURE_CSS = """
 class Quiz:
     """A page's question, its choices, the right one and one sentence of why.
 
-    ``answer`` must be one of ``answers`` (checked here, so a reworded choice fails the page's
-    test instead of silently marking nothing right); without it the page reveals the chart only.
+    ``answer`` is the index of the right choice in ``answers`` (an index, so a page does not
+    repeat a long choice); one outside them fails the page at once. Without it the page reveals
+    the chart and ``because`` only.
     """
 
     question: str
     answers: tuple[str, ...] = ()
-    answer: str | None = None
+    answer: int | None = None
     because: str | None = None
 
     def __post_init__(self) -> None:
-        if self.answer is not None and self.answer not in self.answers:
-            raise ValueError(f"answer {self.answer!r} is not one of the answers {list(self.answers)}")
+        if self.answer is not None and not 0 <= self.answer < len(self.answers):
+            raise ValueError(f"answer {self.answer} is not an index of the {len(self.answers)} answers")
+
+    @property
+    def right(self) -> str | None:
+        """The right choice's text, when the page names one."""
+        return None if self.answer is None else self.answers[self.answer]
 
 
 def enabled() -> bool:
@@ -85,11 +91,10 @@ def _outcome(name: str, quiz: Quiz, guess: str | None) -> None:
     with st.container(border=True):
         st.markdown(f"### The question\n{quiz.question}")
         if guess:
-            right = quiz.answer is not None and guess == quiz.answer
-            verdict = " — right." if right else (" — not quite." if quiz.answer else "")
+            verdict = "" if quiz.right is None else (" — right." if guess == quiz.right else " — not quite.")
             st.markdown(f"Your prediction: **{guess}**{verdict}")
-        if quiz.answer:
-            st.success(f"**Answer: {quiz.answer}.** {quiz.because or ''}".strip())
+        if quiz.right is not None:
+            st.success(f"**Answer: {quiz.right}.** {quiz.because or ''}".strip())
         elif quiz.because:
             st.success(quiz.because)
         if st.button("Ask again", key=f"_ask_again_{name}",
