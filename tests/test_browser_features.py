@@ -160,6 +160,16 @@ def test_the_share_link_opens_the_same_data_in_a_fresh_browser(server, page, chr
     shown = _downloads(page)
     link = _share_link(page)
     assert urlsplit(link).path == "/optimization" and "depth=1" in link and "seed=7" in link, link
+    page.mouse.move(0, 0)  # the copy button the box's text points to shows without hovering (a phone cannot)
+    assert page.evaluate("""() => {
+      let e = document.querySelector('.st-key-share_link button[aria-label="Copy to clipboard"]');
+      if (!e) return false;
+      for (; e && !e.matches('[data-testid="stCode"]'); e = e.parentElement) {
+        const style = getComputedStyle(e);
+        if (style.opacity !== '1' || style.visibility !== 'visible') return false;
+      }
+      return true;
+    }""")
     fresh = chromium.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     try:
         other = fresh.new_page()
