@@ -18,10 +18,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-#: Computations at once by default: on 2 cores one run alone already uses both (torch and BLAS
-#: threads), so a second concurrent run only splits them; see the README's load measurements.
-DEFAULT_WORKERS = 1
+#: Computations at once by default: one per core the process may use. Each concurrent run then
+#: gets one thread (core.device.rebalance); the app's small models use a second thread poorly (a
+#: small run: 0.18 s on one thread, 0.36 s on two here), so one run per core finishes the queue
+#: sooner than one two-thread run at a time. Measured in tests/test_fair_queue.py; figures in
+#: docs/measurements/queue.txt and the README.
+DEFAULT_WORKERS = len(os.sched_getaffinity(0))
 POLICIES = ("fifo", "shortest")
+#: Default policy: shortest estimated FLOPs first (measured: the median visitor gets the result
+#: sooner than first come, with the same longest wait; see DEFAULT_WORKERS).
+DEFAULT_POLICY = "shortest"
+#: Seconds after which a waiting visitor's request goes ahead of shorter ones that came later.
+AGING_S = 30.0
 
 
 class Superseded(Exception):
@@ -35,12 +43,13 @@ class _Ticket:
     flops: float = field(compare=False)
     background: bool = field(compare=False, default=False)
     superseded: bool = field(compare=False, default=False)
+    arrived: float = field(compare=False, default_factory=time.monotonic)
 
 
 class ComputeQueue:
     """Admits at most ``workers`` computations; the others wait in policy order."""
 
-    def __init__(self, workers: int = DEFAULT_WORKERS, policy: str = "fifo"):
+    def __init__(self, workers: int = DEFAULT_WORKERS, policy: str = DEFAULT_POLICY):
         if workers < 1:
             raise ValueError("workers: at least 1")
         if policy not in POLICIES:
@@ -106,7 +115,8 @@ class ComputeQueue:
 
     def _ahead(self, ticket: _Ticket) -> tuple[int, float] | None:
         """None when ``ticket`` may start now, else (runs ahead of it, their estimated FLOPs)."""
-        before = sorted(t for t in self._waiting if t < ticket)
+        now = time.monotonic()
+        before = [t for t in self._waiting if self._rank(t, now) < self._rank(ticket, now)]
         free = self.workers - len(self._running)
         if ticket.background and any(not t.background for t in self._waiting):
             free = 0
@@ -114,6 +124,14 @@ class ComputeQueue:
             return None
         ahead = [*self._running, *before]
         return len(ahead), sum(t.flops for t in ahead)
+
+    @staticmethod
+    def _rank(ticket: _Ticket, now: float) -> tuple:
+        """Policy order, except that a visitor's request waiting longer than AGING_S goes first (in
+        arrival order): shortest-first must not starve a large run under a stream of small ones."""
+        background, flops, order = ticket.priority
+        aged = not background and now - ticket.arrived > AGING_S
+        return (background, not aged, 0.0 if aged else flops, order)
 
     def idle(self) -> bool:
         """True when no visitor's run waits or runs: the moment for background work."""
@@ -127,6 +145,7 @@ class ComputeQueue:
 
 
 def from_env() -> ComputeQueue:
-    """The server's queue: ``LAB_WORKERS`` slots (default DEFAULT_WORKERS), ``LAB_QUEUE`` policy."""
+    """The server's queue: ``LAB_WORKERS`` slots (default DEFAULT_WORKERS), ``LAB_QUEUE`` policy
+    (default DEFAULT_POLICY)."""
     workers = int(os.environ.get("LAB_WORKERS", DEFAULT_WORKERS))
-    return ComputeQueue(max(1, workers), os.environ.get("LAB_QUEUE", "fifo"))
+    return ComputeQueue(max(1, workers), os.environ.get("LAB_QUEUE", DEFAULT_POLICY))

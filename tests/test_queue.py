@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+import core.queue
 from core.queue import ComputeQueue, Superseded
 
 
@@ -49,9 +50,13 @@ def _finish(job):
     job.join(30)
 
 
-@pytest.mark.parametrize(("policy", "expected"), [("fifo", ["first", "big", "small", "mid"]),
-                                                   ("shortest", ["first", "small", "mid", "big"])])
-def test_one_worker_serves_waiting_runs_in_policy_order(policy, expected):
+@pytest.mark.parametrize(("policy", "aging_s", "expected"), [
+    ("fifo", 30.0, ["first", "big", "small", "mid"]),
+    ("shortest", 30.0, ["first", "small", "mid", "big"]),
+    ("shortest", 0.0, ["first", "big", "small", "mid"]),  # every request has waited too long: arrival order
+])
+def test_one_worker_serves_waiting_runs_in_policy_order(policy, aging_s, expected, monkeypatch):
+    monkeypatch.setattr(core.queue, "AGING_S", aging_s)
     queue, log = ComputeQueue(1, policy), []
     first = _start(Job(queue, "first", 1.0, log))
     assert first.started.wait(30)

@@ -14,8 +14,8 @@ import streamlit as st
 
 from core import queue
 from core.cache import ResultCache
-from core.contract import Experiment
-from core.device import computing, pick_device
+from core.contract import Experiment, Result
+from core.device import computing, pick_device, rebalance
 from core.memory import release_freed_memory
 from core.store import ResultStore, open_store
 from core.warm import warm
@@ -37,6 +37,32 @@ def shared_store() -> ResultStore | None:
 def compute_queue() -> queue.ComputeQueue:
     """At most LAB_WORKERS computations at once for the whole server."""
     return queue.from_env()
+
+
+def compute(experiment: Experiment, config: Any, device: str, session: str, progress: Any = None,
+            queued: Any = None) -> tuple[Result, str]:
+    """A visitor's result: from the store on disk, else computed in this session's turn of the
+    compute queue and then stored. Returns it and where a stored result was computed ("" when it
+    was computed now). The in-memory cache sits in front of this (ui.page)."""
+    store = shared_store()
+    stored = store.get(experiment.name, config, device) if store is not None else None
+    if stored is not None:
+        return stored.result, stored.provenance()
+    def report(*args: Any, **kwargs: Any) -> None:
+        rebalance()  # another run may have started or ended: one thread each, or all cores alone
+        if progress is not None:
+            progress(*args, **kwargs)
+
+    with compute_queue().slot(session, experiment.flops(config), queued):
+        print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
+        try:
+            with computing():
+                result = experiment.execute(config, report, device)
+        finally:
+            release_freed_memory()
+    if store is not None:
+        store.put(experiment.name, config, device, result)
+    return result, ""
 
 
 @st.cache_resource
