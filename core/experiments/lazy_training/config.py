@@ -36,7 +36,7 @@ class Config:
                          lo=32, hi=1024, label="ridge-task samples")
     scale_steps: int = param(1000, "full-batch gradient-descent steps of each net in the α sweep", lo=10, hi=4000,
                              step=10, label="α-sweep steps")
-    seed: int = param(0, "random seed for data and initialisation", lo=0, hi=2**31 - 1)
+    seed: int = param(0, "random seed for data and initialisation", lo=0, hi=2**31 - 1, label="random seed")
 
     def check(self) -> None:
         if len(self.widths) < 2:

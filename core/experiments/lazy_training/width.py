@@ -24,8 +24,8 @@ FUNCTION_N = 16
 GRID = 181
 #: How many of the sweep's widths the function view trains (smallest, middle, widest).
 FUNCTION_WIDTHS = 3
-#: The widths' lines in the function view: an ordered (viridis) ramp, which the named palette lacks.
-WIDTH_COLOURS = ("#440154", "#21918c", "#5ec962", "#3b528b", "#fde725")
+#: The widths' lines in the function view, narrowest first: named palette colours that read in both themes.
+WIDTH_COLOURS = (PALETTE.purple, PALETTE.blue, PALETTE.green, PALETTE.orange, PALETTE.red)
 WEIGHTS = "weights |W_T − W_0| / |W_0|"
 KERNEL = "tangent kernel |K_T − K_0| / |K_0|"
 GUIDE = "slope −1/2 guide"
@@ -224,7 +224,7 @@ def _movement_chart(movement: pd.DataFrame) -> alt.LayerChart:
     long = long[long["change"] > 0]
     long["quantity"] = long["quantity"].map({"rel_weight_change": WEIGHTS, "rel_kernel_change": KERNEL})
     colors = alt.Scale(domain=[WEIGHTS, KERNEL, GUIDE], range=[PALETTE.blue, PALETTE.red, PALETTE.grey])
-    legend = alt.Legend(orient="bottom-left", labelLimit=0, fillColor="white", padding=6, labelFontSize=12)
+    legend = alt.Legend(orient="bottom", labelLimit=0, labelFontSize=12)
     x = alt.X("width:Q", title="width (hidden units per layer)", scale=alt.Scale(type="log", base=2))
     y = alt.Y("change:Q", title="relative change (log scale)", scale=alt.Scale(type="log"))
     lines = alt.Chart(long).mark_line(point=True).encode(
