@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.classical import classical_picture
 from ui.catalog import phenomena
+from ui.page import grid
 
 THUMBS = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "thumbs"
 
@@ -37,9 +38,9 @@ st.caption(
     "bounded for every p/n; at finite n the Double descent page simulates it. The pages below show why."
 )
 
-columns = st.columns(3)
-for i, experiment in enumerate(phenomena()):
-    with columns[i % 3].container(border=True):
+# Cards three to a row, in menu order on a phone too (ui.page.grid).
+for experiment, column in grid(phenomena(), 3):
+    with column.container(border=True):
         thumb = THUMBS / f"{experiment.name}.png"
         if thumb.exists():
             st.image(str(thumb), width="stretch")

@@ -3,10 +3,9 @@ a cached run with live progress, the cost row, charts with their data as CSV, an
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -14,10 +13,11 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core import contract
 from core.contract import ConfigError, Experiment, Result
-from core.device import computing, pick_device, rebalance
-from core.memory import release_freed_memory
+from core.device import pick_device
 from core.queue import Superseded
 from ui import compare, lecture, panels, serving, share, widgets
+
+T = TypeVar("T")
 
 #: Controls side by side on a wide screen.
 CONTROLS_PER_ROW = 3
@@ -42,13 +42,13 @@ def render(
     question: str,
     why: str,
     answers: Sequence[str] | None = None,
-    answer: str | None = None,
+    answer: int | None = None,
     because: str | None = None,
 ) -> Result | None:
     """Draw one experiment page; returns the Result (or None when nothing was run).
 
     ``answers`` are the choices lecture mode offers for ``question`` before it reveals the chart;
-    ``answer`` (one of them) is what the run shows, and ``because`` one sentence of why: after
+    ``answer`` is the index of the one the run shows, and ``because`` one sentence of why: after
     Reveal both stay on screen beside the audience's guess.
     """
     in_lecture = lecture.enabled()
@@ -156,13 +156,20 @@ def _controls(fields: list[contract.Param], expanded: bool) -> dict[str, Any]:
     raw = {}
     main = [p for p in fields if p.name != "seed"]
     with st.expander("Controls", expanded=expanded):
-        for start in range(0, len(main), CONTROLS_PER_ROW):
-            for p, column in zip(main[start:start + CONTROLS_PER_ROW], st.columns(CONTROLS_PER_ROW)):
-                raw[p.name] = widgets.control(p, column)
+        for p, column in grid(main, CONTROLS_PER_ROW):
+            raw[p.name] = widgets.control(p, column)
     for p in fields:
         if p.name == "seed":
             raw[p.name] = widgets.control(p, st.sidebar)
     return raw
+
+
+def grid(items: Sequence[T], per_row: int) -> Iterator[tuple[T, Any]]:
+    """Each item with its column, ``per_row`` columns to a row, row by row. A phone stacks each
+    row's columns, so items keep their order there; columns filled item i into column i % n
+    would read 1, 4, 7, 2, ... on a phone."""
+    for start in range(0, len(items), per_row):
+        yield from zip(items[start:start + per_row], st.columns(per_row))
 
 
 def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool, str]:
@@ -176,7 +183,6 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool,
     provenance = [""]
 
     def progress(fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None:
-        rebalance()  # another run may have started or ended: one thread each, or all cores alone
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"Training… {message}")
         now = time.perf_counter()
         if tables and now - last[0] > LIVE_REDRAW_S:
@@ -194,20 +200,7 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool,
         bar.progress(0.0, text=f"{runs} ahead of yours, about {max(eta, 1):.0f} s…")
 
     def compute() -> Result:
-        store = serving.shared_store()
-        stored = store.get(*key) if store is not None else None
-        if stored is not None:
-            provenance[0] = stored.provenance()
-            return stored.result
-        with serving.compute_queue().slot(_session_id(), experiment.flops(config), queued):
-            print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
-            try:
-                with computing():
-                    result = experiment.execute(config, progress, device)
-            finally:
-                release_freed_memory()
-        if store is not None:
-            store.put(*key, result)
+        result, provenance[0] = serving.compute(experiment, config, device, _session_id(), progress, queued)
         return result
 
     try:
@@ -230,7 +223,7 @@ def _cost_row(result: Result, cached: bool) -> None:
     on a phone instead of five full-width rows above the first chart."""
     m = result.metrics
     device = str(m.get("device", ""))
-    with st.container(horizontal=True, gap="large"):
+    with st.container(horizontal=True, gap="medium"):
         st.metric("Parameters", f"{m.get('params', 0):,}", width="content")
         st.metric("p / n", _short(m.get("p_over_n", 0)), width="content")
         st.metric("Training FLOPs", f"{m.get('flops', 0):.2g}", width="content")
