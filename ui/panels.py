@@ -15,8 +15,9 @@ from typing import Any
 #: Keys of a top-level spec that every panel needs when drawn on its own.
 _SHARED = ("$schema", "config", "datasets", "usermeta")
 
-#: Columns of a legend placed below or above a panel.
-LEGEND_COLUMNS = 2
+#: Columns of a legend placed below or above a panel: one, since two entries of a long label
+#: ("compute-optimal (training only)") side by side are wider than a phone.
+LEGEND_COLUMNS = 1
 
 #: Panels are this much taller in lecture mode, so the larger axis titles still fit beside them.
 LECTURE_HEIGHT = 1.3
@@ -76,7 +77,7 @@ def _inherit(parent: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wrapped_legends(spec: Any) -> Any:
-    """Legends below or above a plot in at most LEGEND_COLUMNS columns: Vega lays them out in
+    """Legends below or above a plot in LEGEND_COLUMNS columns: Vega lays their entries out in
     one row, which a panel as narrow as a phone clips (a legend that sets its columns keeps them)."""
     if isinstance(spec, list):
         return [_wrapped_legends(x) for x in spec]
