@@ -36,8 +36,8 @@ is two to three times lower (bottom chart). So the mask alone is not the whole s
 round; pruning makes nothing cheaper here. With a short training budget, as in this page's default, part
 of the gap between ticket and re-initialization is speed: the re-initialized sparse nets are still
 improving when training stops (with plain gradient descent the gap is far larger, see the preset; with
-Frankle & Carbin's slower schedule and twice the steps it is smaller, until about 8% of the weights are
-left). Liu et al. (2019) found that with longer training and well-tuned learning rates, randomly
+Frankle & Carbin's slower schedule and twice the steps it is smaller, under six points down to 7% of the
+weights, before it opens up too). Liu et al. (2019) found that with longer training and well-tuned learning rates, randomly
 re-initialized pruned networks often match tickets, and in deeper networks rewinding to the initial values
 fails unless one rewinds to a weight vector from early in training (*rewind to step* above 0; Frankle et al.
 2020). This two-layer network does not need it: rewinding to step 25 gives the same tickets. With
