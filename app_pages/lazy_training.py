@@ -51,8 +51,8 @@ analytic NTK, for the same steps and learning rate; the widest net lies on them,
   does nearly all the learning (a random-features model): weights move like n^−1, the kernel even less, and
   the training loss stays high.
 - *μP* (maximal update parameterization, Yang & Hu 2021: read-out scaled by another 1/√n, learning rate
-  times n): the tangent kernel changes by O(1) at every width (by a factor of a few at depth 1, about
-  100% at depth 2). That kernel change *is* the feature learning: the network is *not* kernel regression,
+  times n): the tangent kernel changes by O(1) at every width (by a factor of a few at depth 1, by one
+  to two times its size at depth 2). That kernel change *is* the feature learning: the network is *not* kernel regression,
   and the nets leave the dashed curve. "Weights move O(1)" holds at depth 1 only: with two hidden layers the
   all-parameter weight change falls with width (try the μP preset with depth 2; the chart caption gives the
   run's numbers) because the n × n hidden matrices dominate |W_0| while each is moved by a low-rank O(1)
