@@ -100,23 +100,26 @@ def test_ntk_parameterization_weights_move_like_width_to_the_minus_half(runs):
     m = runs["ntk"].metrics
     assert m["status"] == "ok"
     assert -0.65 <= m["weight_change_slope"] <= -0.35  # seen -0.48
-    # the kernel moves at most like the n^-1/2 bound (seen -0.74)
-    assert m["kernel_change_slope"] <= -0.35
+    # the page: the kernel change falls "faster than n^-1/2 here (slope ≈ −0.7 at depth 1)" (seen -0.74)
+    assert -0.85 <= m["kernel_change_slope"] <= -0.6
     movement = runs["ntk"].tables["movement"].set_index("width")
     assert movement.loc[4096, "rel_weight_change"] < 0.05 < movement.loc[16, "rel_weight_change"]
     assert movement.loc[4096, "rel_kernel_change"] < 0.01
     assert movement["train_loss"].max() < 0.2
+    # the answer: "Less, about 16 times (1/√width)" from 16 to 4,096 units (seen 0.45 / 0.032 = 14)
+    assert 10 < movement.loc[16, "rel_weight_change"] / movement.loc[4096, "rel_weight_change"] < 22
 
 
 def test_widest_net_at_init_is_within_five_percent_of_the_analytic_ntk(runs):
-    assert runs["ntk"].metrics["ntk_rel_error"] < 0.05  # seen 0.033
+    assert 0.025 < runs["ntk"].metrics["ntk_rel_error"] < 0.04  # the page's "about 3%": seen 0.033
 
 
 def test_mup_keeps_learning_features_at_every_width(runs):
     m = runs["mup"].metrics
     assert m["status"] == "ok"
     assert abs(m["weight_change_slope"]) < 0.15 and abs(m["kernel_change_slope"]) < 0.2  # seen -0.01, 0.02
-    assert runs["mup"].tables["movement"]["rel_kernel_change"].min() > 1.0  # seen 3.1-4.4
+    # "by a factor of a few at depth 1": seen 3.1-4.4
+    assert runs["mup"].tables["movement"]["rel_kernel_change"].between(1.0, 6.0).all()
 
 
 def test_mup_at_depth_two_kernel_stays_order_one_while_weights_fall():
@@ -126,7 +129,7 @@ def test_mup_at_depth_two_kernel_stays_order_one_while_weights_fall():
     assert result.metrics["status"] == "ok"
     move = result.tables["movement"].set_index("width")
     kernel, weights = move["rel_kernel_change"], move["rel_weight_change"]
-    assert kernel.min() > 0.7  # seen 2.18, 1.51, 1.05: O(1)
+    assert kernel.between(0.9, 2.3).all()  # "one to two times its size at depth 2": seen 2.18, 1.51, 1.05
     assert kernel[256] / kernel[16] > 0.3  # seen 0.48: within a factor of about 3 over 16x width
     assert weights[256] / weights[16] < 0.4  # seen 0.71 -> 0.19, ratio 0.27
     assert weights[256] / weights[16] < 0.7 * kernel[256] / kernel[16]
@@ -135,8 +138,22 @@ def test_mup_at_depth_two_kernel_stays_order_one_while_weights_fall():
 
 
 def test_standard_parameterization_at_a_stable_rate_is_lazier_still(runs):
+    """Page: "weights move like n^−1, the kernel even less, and the training loss stays high"."""
     m = runs["standard"].metrics
     assert -1.15 <= m["weight_change_slope"] <= -0.8  # seen -0.96: only the read-out learns
+    assert m["kernel_change_slope"] < m["weight_change_slope"]  # seen -1.73
+    standard, ntk_run = (runs[p].tables["movement"].set_index("width") for p in ("standard", "ntk"))
+    assert (standard["rel_kernel_change"] < standard["rel_weight_change"]).all()
+    # seen 0.27-0.40 at every width, against 0.027-0.13 in NTK parameterization
+    assert (standard["train_loss"] > 2 * ntk_run["train_loss"]).all() and standard["train_loss"].min() > 0.2
+
+
+def test_with_two_hidden_layers_the_weights_move_nearer_one_over_width():
+    """Page: "With two or more hidden layers ... the all-parameter ratio falls nearer 1/width (slope ≈ −0.9
+    at depth 2)", at the preset "Two hidden layers" (seen -0.91)."""
+    result = EXP.execute(contract.make_config(lt.Config, lt.PRESETS["Two hidden layers"]))
+    assert result.metrics["status"] == "ok"
+    assert -1.0 < result.metrics["weight_change_slope"] < -0.8
 
 
 def _deviation(function, model):
