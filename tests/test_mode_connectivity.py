@@ -188,6 +188,19 @@ def test_with_pytorch_init_alignment_works_better_for_wider_nets():
     assert np.isnan(result.metrics["barrier_curve"])
 
 
+def test_pytorch_init_preset_alignment_shrinks_with_width_then_levels_off():
+    """Page: "With PyTorch's default init (±1/√fan_in, try the preset) the aligned barrier shrinks as width
+    grows, to about a fifth of the plain one here, then levels off: near zero, not zero" (seen aligned
+    0.150, 0.111, 0.081, 0.050, 0.074 at widths 16-256, against plain ones of 0.38-0.46)."""
+    preset = mc.PRESETS["PyTorch's init: alignment shrinks with width"]
+    result = EXP.execute(contract.make_config(mc.Config, {**preset, "curve": False}), device="cpu")
+    sweep = result.tables["barrier_vs_width"].set_index("width")
+    aligned, ratio = sweep["barrier_aligned"], sweep["barrier_aligned"] / sweep["barrier_linear"]
+    assert list(sweep.index) == [16, 32, 64, 128, 256]
+    assert aligned.loc[:128].is_monotonic_decreasing
+    assert 0.1 < ratio[256] < 0.3 and aligned[256] > 0.5 * aligned[128] > 0.02  # levels off, above zero
+
+
 # --- averaging -------------------------------------------------------------------------------------
 
 def test_averages_table_agrees_with_the_paths(seed_result):

@@ -125,6 +125,16 @@ def test_frequencies_are_learned_lowest_first(runs):
     assert half[10] > 10 * half[3]  # seen 3551 vs 95
 
 
+def test_each_doubling_of_the_frequency_takes_several_times_as_many_steps(runs):
+    """The answer the page reveals: "Lowest frequency first; each doubling of the frequency takes several
+    times as many steps" (measured half-lives at the defaults: seen 1.9, 15, 185, 1224 steps, ratios 7.9,
+    12, 6.6)."""
+    half = runs["ntk"].tables["half_lives"].set_index("frequency")["measured"]
+    assert list(half.index) == [1, 2, 4, 8]
+    ratios = (half.iloc[1:].to_numpy() / half.iloc[:-1].to_numpy())
+    assert (ratios > 4).all(), ratios
+
+
 def test_ntk_low_frequencies_follow_the_kernel_and_the_highest_lags(runs):
     """Defaults: k = 1, 2, 4 within about 10% (seen 0.92, 0.99, 1.07); k = 8 about 1.5x slower (seen 1.52)."""
     ratio = _ratios(runs["ntk"])
