@@ -24,6 +24,9 @@ CONTROLS_PER_ROW = 3
 
 #: Seconds between redraws of the live chart while a run streams its partial curves.
 LIVE_REDRAW_S = 0.25
+#: The most of a run's time the live redraws may take: a chart that is slow to build (deep double
+#: descent's: about 90 ms) is redrawn less often, so the run keeps its cores.
+LIVE_SHARE = 0.05
 
 
 def device_name() -> str:
@@ -179,18 +182,19 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool,
     device = key[2]
     bar = st.empty()
     live = st.empty()
-    last = [0.0]
+    next_redraw = [0.0]
     provenance = [""]
 
     def progress(fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"Training… {message}")
-        now = time.perf_counter()
-        if tables and now - last[0] > LIVE_REDRAW_S:
-            last[0] = now
+        start = time.perf_counter()
+        if tables and start >= next_redraw[0]:
             figures = experiment.charts(Result({}, dict(tables)))
             if figures:
                 with live.container():
                     draw(figures[0].chart.to_dict())
+            cost = time.perf_counter() - start  # the next redraw waits so drawing stays a small share
+            next_redraw[0] = start + cost + max(LIVE_REDRAW_S, cost / LIVE_SHARE)
 
     def wait() -> None:
         bar.progress(0.0, text="Another visitor is computing this same setting; waiting for it…")
