@@ -96,7 +96,8 @@ def test_seed_setting_has_a_barrier_that_alignment_shrinks_and_the_curve_removes
     assert m["status"] == "ok"
     path = seed_result.tables["path"]
     ends = path[path["t"].isin([0.0, 1.0])]
-    assert (ends["train_loss"] < 1e-5).all()  # both nets fit the 50 points (seed's stopping rule 1e-6)
+    # both nets fit the 50 points: the question's "both nets have training loss below 1e-6" (seen 1.5e-7, 8.7e-8)
+    assert (ends["train_loss"] < 1e-6).all()
     assert max(m["end_loss_a"], m["end_loss_b"]) == ends["train_loss"].max()
     # the seed's script prints 0.49 at the midpoint; ours (different init draws) saw 0.52
     assert 0.4 < m["barrier_linear"] < 0.65
@@ -105,8 +106,10 @@ def test_seed_setting_has_a_barrier_that_alignment_shrinks_and_the_curve_removes
     assert abs(m["barrier_linear"] - zero) < 0.1
     # weight matching removes a large part of it, "only about in half" (saw 0.31 of 0.52)...
     assert 0.4 * m["barrier_linear"] < m["barrier_aligned"] < 0.7 * m["barrier_linear"]
-    # ...and the trained curve nearly all of it (saw ~1e-4)
-    assert m["barrier_curve"] < 1e-3 < 0.01 * m["barrier_aligned"]
+    # ...and the trained curve nearly all of it: "stays within about 1e-4 of zero all the way" (saw 1.1e-4)
+    assert m["barrier_curve"] < 3e-4 < 1e-3 < 0.01 * m["barrier_aligned"]
+    curve = path[path["method"] == "curve"]
+    assert curve["train_loss"].max() < 3e-4
 
 
 def test_barrier_metrics_match_the_path_table(seed_result):
