@@ -42,7 +42,7 @@ widest net's kernel to it (about 3% at width 4,096 with one hidden layer; it fal
 
 **What the function view shows.** Each network is drawn as f − f_0: its initial output is a random function
 (a Gaussian-process sample) that does not shrink with width, and kernel regression from a zero start
-describes only what training adds. The black dashes are gradient descent on the linearised model with the
+describes only what training adds. The dashed line is gradient descent on the linearised model with the
 analytic NTK, for the same steps and learning rate; the widest net lies on them, the narrow one does not.
 
 **Lazy is a choice of scaling, not a law.** Switch the parameterization:
