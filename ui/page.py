@@ -266,18 +266,24 @@ def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
         _figure(experiment, index, figure, chart.to_dict(), both.to_csv(index=False).encode())
 
 
+#: Each figure's block (title, panels, caption, download) carries this key prefix, so a test can
+#: tell figures apart now that one figure may be several charts.
+FIGURE_KEY = "figure"
+
+
 def _figure(experiment: Experiment, index: int, figure: contract.Figure, spec: dict, csv: bytes) -> None:
-    st.subheader(figure.title)
-    draw(spec)
-    if figure.caption:
-        st.caption(figure.caption)
-    st.download_button(
-        f"Download the data ({figure.table}.csv)",
-        csv,
-        file_name=f"{experiment.name}-{figure.table}.csv",
-        mime="text/csv",
-        key=f"csv_{experiment.name}_{index}_{figure.table}",
-    )
+    with st.container(key=f"{FIGURE_KEY}_{experiment.module}_{index}"):
+        st.subheader(figure.title)
+        draw(spec)
+        if figure.caption:
+            st.caption(figure.caption)
+        st.download_button(
+            f"Download the data ({figure.table}.csv)",
+            csv,
+            file_name=f"{experiment.name}-{figure.table}.csv",
+            mime="text/csv",
+            key=f"csv_{experiment.name}_{index}_{figure.table}",
+        )
 
 
 def draw(spec: dict) -> None:
