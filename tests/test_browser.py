@@ -29,16 +29,22 @@ def server(served):
     return served[0]
 
 
+def _open_and_wait(page, url: str, spec) -> None:
+    """Open a page and wait for its charts (the first visit computes the defaults: minutes on a
+    busy machine)."""
+    page.goto(url, timeout=60_000)
+    browser.wait_until_idle(page, timeout_ms=300_000)
+    if spec is not HOME:
+        page.get_by_text("Why?").first.wait_for(timeout=300_000)
+        page.wait_for_selector(".vega-embed svg, .vega-embed canvas", timeout=60_000)
+        browser.wait_until_idle(page, timeout_ms=300_000)
+
+
 @pytest.mark.parametrize("spec", [HOME, *phenomena()], ids=lambda s: s.name)
 def test_page_renders_in_a_real_browser(server, chromium, spec):
     page = chromium.new_page(viewport={"width": 1400, "height": 2800})
     try:
-        page.goto(f"{server}/{'' if spec is HOME else spec.name}", timeout=60_000)  # home is the default page, at /
-        browser.wait_until_idle(page)
-        if spec is not HOME:
-            page.get_by_text("Why?").first.wait_for(timeout=120_000)
-            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
-            browser.wait_until_idle(page)
+        _open_and_wait(page, f"{server}/{'' if spec is HOME else spec.name}", spec)  # home is the default page, at /
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_text("Page not found").count() == 0
         assert page.locator('[data-testid="stError"]').count() == 0 if spec is not HOME else True
@@ -72,17 +78,6 @@ DARK_SHOTS = ("home", "optimization", "double-descent", "lazy-training")
 FIRST_CHART_SCREENS = 2
 #: Chart text against the app's background, WCAG contrast: 3 is the minimum for large text.
 MIN_TEXT_CONTRAST = 3.0
-
-
-def _open_and_wait(page, url: str, spec) -> None:
-    """Open a page and wait for its charts (the first visit computes the defaults: minutes on a
-    busy machine)."""
-    page.goto(url, timeout=60_000)
-    browser.wait_until_idle(page, timeout_ms=300_000)
-    if spec is not HOME:
-        page.get_by_text("Why?").first.wait_for(timeout=300_000)
-        page.wait_for_selector(".vega-embed svg, .vega-embed canvas", timeout=60_000)
-        browser.wait_until_idle(page, timeout_ms=300_000)
 
 
 @pytest.mark.parametrize("spec", [HOME, *phenomena()], ids=lambda s: s.name)
