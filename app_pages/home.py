@@ -11,6 +11,9 @@ from ui.page import grid
 
 THUMBS = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "thumbs"
 
+# "Overparameterization" is one word of 20 letters: at the usual title size a 390 px phone breaks it
+# in the middle, so on a narrow screen the title is smaller.
+st.html("<style>@media (max-width: 640px) { [data-testid='stMain'] h1 { font-size: 1.9rem; } }</style>")
 st.title("Overparameterization Lab")
 st.markdown(
     "Modern networks have far more parameters than training points, yet they train easily and "
