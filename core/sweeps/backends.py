@@ -103,9 +103,12 @@ def _ray() -> Any:
 def start_ray(address: str | None, workers: int) -> None:
     """Connect to the cluster at ``address``, or start a local Ray instance of ``workers`` CPUs;
     core/ travels to every worker, so a cluster's nodes need the requirements but not this repo."""
-    _ray().init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-             log_to_driver=False, logging_level=logging.WARNING,
-             runtime_env={"py_modules": [str(CORE)], "excludes": ["__pycache__"]})
+    try:
+        _ray().init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                    log_to_driver=False, logging_level=logging.WARNING,
+                    runtime_env={"py_modules": [str(CORE)], "excludes": ["__pycache__"]})
+    except ConnectionError as err:
+        raise ConfigError(f"--address: no Ray cluster answered at {address} ({err})") from None
 
 
 def on_ray(tasks: Sequence[Task], address: str | None, workers: int, run: Compute = compute) -> Iterator[Done]:
