@@ -101,10 +101,11 @@ def _ray() -> Any:
 
 
 def start_ray(address: str | None, workers: int) -> None:
-    """Connect to the cluster at ``address``, or start a local Ray instance of ``workers`` CPUs;
+    """Connect to the cluster at ``address``, or start a local Ray instance of ``workers`` CPUs
+    (a new one, even where ``ray start`` left a cluster running: that one takes ``--address auto``);
     core/ travels to every worker, so a cluster's nodes need the requirements but not this repo."""
     try:
-        _ray().init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+        _ray().init(address=address or "local", num_cpus=None if address else workers, include_dashboard=False,
                     log_to_driver=False, logging_level=logging.WARNING,
                     runtime_env={"py_modules": [str(CORE)], "excludes": ["__pycache__"]})
     except ConnectionError as err:
