@@ -20,7 +20,7 @@ import pandas as pd
 from core import contract, registry
 from core.contract import ConfigError
 from core.device import resolve_device
-from core.sweeps.command import add_parser as sweep_parser
+from core.sweeps.arguments import add_parser as sweep_parser
 
 
 class _Parser(argparse.ArgumentParser):
