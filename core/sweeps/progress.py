@@ -23,9 +23,10 @@ def clock(seconds: float) -> str:
 class Bar:
     """Call with (done, total, failed) after each point, from 0 done at the start; ``close`` ends the line."""
 
-    def __init__(self, label: str, stream: TextIO = sys.stderr):
-        self.label, self.stream = label, stream
-        self.live = stream.isatty()
+    def __init__(self, label: str, stream: TextIO | None = None):
+        self.label = label
+        self.stream = sys.stderr if stream is None else stream  # the stderr of now, not of import time
+        self.live = self.stream.isatty()
         self.start = time.monotonic()
         self._tenths = -1
 
