@@ -15,16 +15,20 @@ TEACHER_D = 20
 @dataclass(frozen=True)
 class Config:
     widths: tuple[int, ...] = param((16, 32, 64, 128, 256, 512, 1024, 2048, 4096),
-                                    "hidden units per layer, one network per width", lo=4, hi=4096, max_len=10)
-    depth: int = param(1, "hidden layers of the width sweep's nets (the α sweep's have one)", lo=1, hi=4)
+                                    "hidden units per layer, one network per width", lo=4, hi=4096, max_len=10,
+                                    label="widths (hidden units per layer)")
+    depth: int = param(1, "hidden layers of the width sweep's nets (the α sweep's have one)", lo=1, hi=4,
+                       label="hidden layers")
     parameterization: str = param("ntk", "ntk: weights N(0,1) scaled by 1/sqrt(fan-in) in the forward pass; standard: "
                                   "PyTorch-style, learning rate divided by the width to stay stable; mup: maximal update "
                                   "(read-out scaled by an extra 1/sqrt(width), learning rate times the width)",
-                                  choices=mlp.PARAMETERIZATIONS)
-    n: int = param(64, "training samples (Gaussian inputs, the seed's target)", lo=8, hi=512)
-    d: int = param(10, "input dimensions", lo=1, hi=100)
-    steps: int = param(200, "full-batch gradient-descent steps", lo=10, hi=2000, step=10)
-    lr: float = param(0.5, "learning rate (before the parameterization's width scaling)", lo=1e-3, hi=4.0, log=True)
+                                  choices=mlp.PARAMETERIZATIONS, label="parameterization")
+    n: int = param(64, "training samples (Gaussian inputs, the textbook's target)", lo=8, hi=512,
+                   label="training samples n")
+    d: int = param(10, "input dimensions", lo=1, hi=100, label="input dimensions d")
+    steps: int = param(200, "full-batch gradient-descent steps", lo=10, hi=2000, step=10, label="training steps")
+    lr: float = param(0.5, "learning rate (before the parameterization's width scaling)", lo=1e-3, hi=4.0, log=True,
+                       label="learning rate η")
     alphas: tuple[int, ...] = param((1, 4, 16, 64, 256),
                                     "output scales α of the lazy-vs-rich sweep: each net predicts α (f − f₀) and trains "
                                     "on the loss divided by α² (in μP, where α = 1 learns features and α = √width "
