@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     warm = sub.add_parser("warm", help="compute every page's defaults and presets into the result store")
     warm.add_argument("names", nargs="*", metavar="NAME", help="only these experiments (default: all)")
     warm.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
+    warm.add_argument("--defaults-only", action="store_true", help="each page's defaults, not its presets")
     sweep_parser(sub)
     return parser
 
@@ -104,14 +105,15 @@ def _keep(name: str, config: Any, device: str, result: contract.Result) -> None:
         results.put(name, config, device, result)
 
 
-def _warm(names: Sequence[str], device: str | None) -> int:
+def _warm(names: Sequence[str], device: str | None, presets: bool) -> int:
     from core.store import open_store
     from core.warm import warm
 
     results = open_store(by_default=True)
     if results is None:
         raise ConfigError("warm: the store is off (LAB_STORE=off); nothing to warm")
-    done = warm(results, resolve_device(device).type, names=names, report=lambda line: sys.stderr.write(line + "\n"))
+    done = warm(results, resolve_device(device).type, names=names, presets=presets,
+                report=lambda line: sys.stderr.write(line + "\n"))
     sys.stdout.write(f"{done.computed} computed, {done.stored} already stored, {done.failed} failed, in {results.directory}\n")
     return 1 if done.failed else 0
 
@@ -123,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(list_text())
             return 0
         if args.command == "warm":
-            return _warm(args.names, args.device)
+            return _warm(args.names, args.device, presets=not args.defaults_only)
         if args.command == "sweep":
             from core.sweeps.command import main as sweep
 

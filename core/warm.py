@@ -33,10 +33,11 @@ class WarmReport:
     failed: int = 0
 
 
-def settings(experiment: Experiment) -> Iterator[Any]:
-    """The page's defaults, then each preset, as Configs; each distinct setting once."""
+def settings(experiment: Experiment, presets: bool = True) -> Iterator[Any]:
+    """The page's defaults, then each preset (unless ``presets`` is False), as Configs; each
+    distinct setting once."""
     seen = set()
-    for overrides in ({}, *experiment.presets.values()):
+    for overrides in ({}, *(experiment.presets.values() if presets else ())):
         config = contract.make_config(experiment.config, overrides)
         if config not in seen:
             seen.add(config)
@@ -52,13 +53,13 @@ def _unguarded(experiment: Experiment, config: Any) -> AbstractContextManager:
 
 def warm(results: ResultStore, device: str, *, names: Sequence[str] = (), should_pause: Callable[[], bool] = lambda: False,
          guard: Guard = _unguarded, report: Callable[[str], None] = lambda line: None,
-         idle_poll_s: float = 0.5) -> WarmReport:
+         idle_poll_s: float = 0.5, presets: bool = True) -> WarmReport:
     """Compute the settings the store lacks of the pages ``names`` (default: all), in menu order.
     ``guard`` wraps each computation (the server takes a background slot of its queue there)."""
     done = WarmReport()
     chosen = [registry.get(name) for name in names] if names else registry.experiments()
     for experiment in sorted(chosen, key=lambda e: e.order):
-        for config in settings(experiment):
+        for config in settings(experiment, presets):
             if (experiment.name, config, device) in results:
                 done.stored += 1
                 continue

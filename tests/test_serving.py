@@ -90,3 +90,34 @@ def test_the_warm_start_gives_way_to_a_visitor_and_resumes(tmp_path):
     thread.join(60)
     assert visitor_done.is_set() and abandoned
     assert done.computed == len(list(warm.settings(registry.get(CHEAP))))
+
+
+def test_after_warm_a_fresh_server_serves_every_page_at_its_defaults_without_training(tmp_path, monkeypatch, capfd):
+    """`python -m core warm --defaults-only` in its own process, then a server that has computed
+    nothing opens every page: each is served from the store, and nothing is computed."""
+    from ui import serving
+
+    path = tmp_path / "store"
+    env = {**os.environ, "LAB_STORE": str(path), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "core", "warm", "--defaults-only"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{len(registry.names())} computed, 0 already stored, 0 failed"), done.stdout
+    monkeypatch.setenv("LAB_STORE", str(path))
+    serving.shared_store.clear()
+    serving.shared_cache.clear()
+    capfd.readouterr()
+    try:
+        for experiment in registry.experiments():  # each page as a new visitor opens it: AppTest keeps
+            at = AppTest.from_file(APP, default_timeout=120)  # widget state across switch_page, a browser does not
+            at.run()
+            at.switch_page(experiment.page)
+            at.run()
+            assert not at.exception, (experiment.name, at.exception)
+            served = [c.value for c in at.caption if c.value.startswith("Served from the result store (computed")]
+            assert served, f"{experiment.name}: not served from the store"
+        assert "[lab] computing" not in capfd.readouterr().err
+    finally:
+        monkeypatch.setenv("LAB_STORE", "off")
+        serving.shared_store.clear()
+        serving.shared_cache.clear()
