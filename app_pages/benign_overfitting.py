@@ -88,4 +88,9 @@ interpolation*, Ann. Statist.; Mallinar et al. (2022), *Benign, tempered, or cat
         'It depends on the spectrum of the features',
         'It stays where it is',
     ],
+    answer=2,
+    because=(
+        "Fitting noise is harmless only when many weak feature directions soak it up, each a little, while a "
+        "few strong ones carry the signal; with another spectrum the same interpolation hurts."
+    ),
 )

@@ -21,6 +21,12 @@ page.render(
         "It rises to a peak below 2,000 parameters, then falls again, far below where it started",
         "It stays flat: the label noise sets the test loss",
     ],
+    answer=2,
+    because=(
+        "The test loss peaks where the networks first manage to fit nearly every noisy label, below p = nK, "
+        "then falls at every larger width to far below where it started, although the large networks fit "
+        "every noisy label."
+    ),
     why="""
 **What is measured.** Loss per sample: the squared error between the ten outputs and the one-hot
 target, summed over the outputs; on the training set against the labels trained on (noisy), on the

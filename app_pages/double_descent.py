@@ -83,4 +83,10 @@ Rahimi, Recht (2007), *Random features for large-scale kernel machines*.
         'Highest at p = n, and even higher at p = 5n',
         'No special point',
     ],
+    answer=1,
+    because=(
+        "At p = n the one interpolant must fit the noise through a near-zero singular value, so the error "
+        "blows up; past n the minimum-norm fit spreads the noise thinly over many directions and the error "
+        "comes down again."
+    ),
 )

@@ -48,4 +48,9 @@ Zhang, Bengio, Hardt, Recht, Vinyals (2017), *Understanding deep learning requir
         'At a point computable in advance: min-norm plus the null-space part of w₀',
         'It does not converge',
     ],
+    answer=2,
+    because=(
+        "The gradient is always a combination of the data rows, so the part of w₀ the data cannot see is "
+        "carried along untouched: the limit is pinv(X) y plus the null-space part of w₀."
+    ),
 )

@@ -29,6 +29,12 @@ page.render(
         "Less, about 256 times (1/width); both reach the same test error: both fit the data",
         f"About the same; the lazy net (α = {LAZY}) has the lower test error",
     ],
+    answer=0,
+    because=(
+        "Each of n weights has a 1/√n lever on the output, so 256 times the width means about 16 times less "
+        "movement; on the ridge task the rich net's kernel moves towards the target and its test error is "
+        "several times lower."
+    ),
     why=f"""
 **Why wide networks are lazy.** In NTK parameterization (each weight N(0, 1), the layer's output scaled by
 1/√fan-in) a network of width n changes its output by O(1) when every weight moves by only O(1/√n): there

@@ -105,4 +105,10 @@ connectivity of neural networks*.
         "averaging outputs helps, averaging weights only within one basin",
         "A hill only on test data",
     ],
+    answer=2,
+    because=(
+        "Most of the hill is a permutation of the hidden units, which weight matching undoes; a curve stays "
+        "low, children spawned from one trained net share its basin, and averaging outputs (an ensemble) helps "
+        "while averaging weights works only inside one basin."
+    ),
 )

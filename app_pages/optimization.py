@@ -51,4 +51,10 @@ neural networks*; Jacot, Gabriel, Hongler (2018), *Neural tangent kernel*; Allen
         "Wider nets: slower (more parameters to fit)",
         "No clear difference",
     ],
+    answer=0,
+    because=(
+        "At p ≫ n gradient descent starts close to a huge set of exact fits and the wide nets take larger "
+        "effective steps, so they reach the threshold in fewer steps, and at the defaults their test loss "
+        "falls as the width grows."
+    ),
 )

@@ -76,6 +76,12 @@ result = page.render(
     question="your compute budget grows tenfold. How much bigger should the compute-optimal model get? "
     "And if it will later serve ten trillion tokens, should it be bigger or smaller than that?",
     answers=("10× bigger", "about 3× bigger", "the same size"),
+    answer=1,
+    because=(
+        "Under the Chinchilla law the compute-optimal size grows like C to the power of about 0.45, so ten "
+        "times the budget buys about three times the parameters; ten trillion tokens of serving then move the "
+        "optimum to a smaller model trained on more tokens."
+    ),
     why=f"""
 **What is optimised, exactly.** *Compute-optimal* (the frontier): minimise the predicted loss L(N, D)
 subject to a training budget C = 6ND (6 FLOPs per parameter per token: 2 forward, 4 backward). Both laws

@@ -19,6 +19,12 @@ page.render(
         "Highest frequency first: the wiggles make the largest local errors",
         "The low ones quickly; sin 8t is never learned",
     ],
+    answer=1,
+    because=(
+        "The tangent kernel's eigenvalue for frequency k falls roughly like 1/k² and each Fourier mode of the "
+        "error shrinks at a rate set by its eigenvalue, so each doubling of the frequency takes several times "
+        "as many steps."
+    ),
     why="""
 **Why a kernel has favourite frequencies.** A wide network trained by gradient descent moves its outputs
 with its tangent kernel Θ: one step on the loss mean (f − y)² changes the outputs on the training points by

@@ -27,6 +27,13 @@ page.render(
         "Both about the same: parameters are what count",
         "Deep one stalls, and skips do not help",
     ],
+    answer=0,
+    because=(
+        "With PyTorch's default initialisation each plain layer shrinks the backpropagated signal about "
+        "six-fold, so the first of 12 layers gets a gradient some 10⁵ times smaller and barely learns; a skip "
+        "connection gives the gradient a path around every layer, and the deep net trains (the wide one-layer "
+        "net still does best here)."
+    ),
     why="""
 **How the widths are chosen.** A net with L hidden layers of width w on d = 3 inputs has
 P(w) = (L − 1) w² + (d + L + 1) w + 1 weights and biases. For each depth the page solves P(w) = budget with the

@@ -178,3 +178,25 @@ def test_preset_sets_the_controls_and_the_run():
     quick.assert_drew_a_chart(at)
     assert at.selectbox(key="optimizer").value == "adam"
     assert quick.page_config(at, exp) == dataclasses.replace(exp.config(), optimizer="adam", lr=0.001)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_lecture_mode_asks_then_names_the_right_answer_and_why(name):
+    """In lecture mode the page runs nothing before Reveal; after it the question, the right answer
+    (one of the choices) and a sentence of why are on screen, above the live chart."""
+    from streamlit.testing.v1 import AppTest
+
+    exp = registry.get(name)
+    at = AppTest.from_file(quick.APP, default_timeout=quick.PAGE_TIMEOUT).run()
+    at.session_state["lecture"] = True  # the sidebar toggle (a link's ?lecture=true sets it in a browser)
+    at.query_params = quick.overrides(exp)
+    at.switch_page(exp.page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.get("vega_lite_chart")
+    choices = at.radio(key=f"_guess_{exp.name}").options
+    at.button(key=f"_reveal_btn_{exp.name}").click().run()
+    quick.assert_drew_a_chart(at)
+    answers = [s.value for s in at.success if s.value.startswith("**Answer: ")]
+    assert len(answers) == 1, [s.value for s in at.success]
+    right, _, because = answers[0].removeprefix("**Answer: ").partition(".** ")
+    assert right in choices and len(because) > 20, answers[0]
