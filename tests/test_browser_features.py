@@ -218,6 +218,8 @@ def test_lecture_mode_hides_controls_and_reveals_on_click(server, page):
     assert page.locator(".vega-embed").count() >= 1
     assert page.get_by_text("Your prediction:").is_visible()
     assert page.get_by_text("The question").is_visible()
+    assert page.get_by_text("Answer: Wider nets: faster, and test loss no worse.").is_visible()  # and why, beside the guess
+    assert page.get_by_text("— right.").is_visible()
     assert page.get_by_text("Will it train faster", exact=False).first.is_visible()  # the question stays
     browser.screenshot(page, browser.SCREENSHOTS / "lecture-mode.png")
     page.get_by_text("Controls", exact=True).click()  # after Reveal the page is live: a control redraws at once
