@@ -139,6 +139,7 @@ def screenshot(page, path, height: int = 2800) -> None:
     """The whole page from its top: Streamlit scrolls inside its main area, so a "full page"
     screenshot is only the window; the window is made ``height`` tall first."""
     page.set_viewport_size({"width": page.viewport_size["width"], "height": height})
+    page.mouse.move(0, height - 1)  # no tooltip from whatever the pointer last clicked
     page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop > 0) e.scrollTop = 0; })")
     wait_until_idle(page)
     page.screenshot(path=str(path), full_page=True)
