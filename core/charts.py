@@ -95,7 +95,7 @@ def _log_scale(values: Iterable[float] | None, fmt: str | None, ticks: list[floa
     return alt.Scale(type="log", **scale), axis
 
 
-def log_axis(field: str, title: str, fmt: str | None = None, *, values: Iterable[float] | None = None,
+def log_axis(field: str, title: str | list[str], fmt: str | None = None, *, values: Iterable[float] | None = None,
              ticks: list[float] | None = None, **scale: Any) -> alt.X:
     """A log-scale x axis whose tick labels follow ``log_format(values)`` (or the d3 format
     ``fmt``), at ``ticks`` when given; ``scale`` passes options such as ``domain`` or ``nice``."""

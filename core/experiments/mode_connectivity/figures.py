@@ -265,6 +265,7 @@ def _plane_chart(grid: pd.DataFrame, points: pd.DataFrame) -> alt.LayerChart:
     dots = alt.Chart(points).mark_point(filled=True, size=90, color=PALETTE.paper, stroke=PALETTE.shadow).encode(
         x="x:Q", y="y:Q", tooltip=[alt.Tooltip("point:N", title="point")])
     text = {"align": "left", "dx": 8, "dy": -10, "fontWeight": "bold"}
-    halo = dots.mark_text(**text, stroke=PALETTE.shadow, strokeWidth=4, color=PALETTE.shadow).encode(text="point:N")
+    # the halo's own fill is light too: only its outline is dark, so no text reads dark on a dark page
+    halo = dots.mark_text(**text, stroke=PALETTE.shadow, strokeWidth=4, color=PALETTE.paper).encode(text="point:N")
     labels = dots.mark_text(**text, color=PALETTE.paper).encode(text="point:N")
     return (heat + path + dots + halo + labels).properties(height=340)

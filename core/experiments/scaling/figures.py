@@ -148,7 +148,7 @@ def _lifetime_chart(lifetime: pd.DataFrame, m: Mapping) -> alt.LayerChart:
     names = {"train_flops": "training 6ND", "inference_flops": "inference 2NT", "total_flops": "total"}
     long = lifetime.melt(id_vars=["params", "tokens"], value_vars=list(names), var_name="part", value_name="flops")
     long["part"] = long["part"].map(names)
-    x = log_axis("params", "model size N (parameters), each trained to the same loss", values=lifetime["params"],
+    x = log_axis("params", ["model size N (parameters),", "each trained to the same loss"], values=lifetime["params"],
                  nice=False)
     # linear, clipped at 2.5x the compute-optimal model's lifetime cost: a 10-30% saving is invisible on a log axis
     top = 2.5 * m["lifetime_flops"]
