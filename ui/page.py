@@ -4,7 +4,7 @@ a cached run with live progress, the cost row, charts with their data as CSV, an
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -47,12 +47,14 @@ def render(
     answers: Sequence[str] | None = None,
     answer: int | None = None,
     because: str | None = None,
+    after_charts: Callable[[Result], None] | None = None,
 ) -> Result | None:
     """Draw one experiment page; returns the Result (or None when nothing was run).
 
     ``answers`` are the choices lecture mode offers for ``question`` before it reveals the chart;
     ``answer`` is the index of the one the run shows, and ``because`` one sentence of why: after
-    Reveal both stay on screen beside the audience's guess.
+    Reveal both stay on screen beside the audience's guess. ``after_charts(result)`` draws what a
+    page adds to its run (results in words, a checklist) after the charts and before Share and Why?.
     """
     in_lecture = lecture.enabled()
     if in_lecture:
@@ -96,6 +98,8 @@ def render(
         _figures(experiment, key, result)
     else:
         _compared(experiment, pinned[1], result)
+    if after_charts is not None:
+        after_charts(result)
     share.show(fields, config, compare.pinned_config(experiment.name))
     with st.expander("Why?", expanded=False):
         st.markdown(why)
