@@ -3,6 +3,7 @@ small runs, and the cuda marker's skip where no GPU exists."""
 
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -12,6 +13,15 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # and no warm start, unless a test sets its own (tests/test_serving.py).
 os.environ["LAB_STORE"] = "off"
 os.environ["LAB_WARM"] = "0"
+
+
+@pytest.fixture(autouse=True)
+def restore_main_module():
+    """Streamlit's AppTest runs a page as the module __main__ and leaves it in sys.modules; a process
+    pool started later in the same run (a sweep's) would then re-run that page in every worker."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def pytest_collection_modifyitems(config, items):

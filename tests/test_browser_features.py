@@ -21,6 +21,9 @@ from tests.conftest import require_browser
 from ui.page import FIGURE_KEY
 
 RTOL = 1e-5
+#: float32 losses trained down from about 1 keep about 1e-7 of absolute precision: below that a
+#: different thread count (the server's run alone uses both cores, the CLI here one) reorders sums.
+ATOL = 1e-7
 #: Pages whose every CSV download is compared with the CLI: a torch width sweep, a numpy sweep
 #: with theory, and a torch depth sweep.
 CSV_PAGES = ("optimization", "benign-overfitting", "width-depth")
@@ -99,7 +102,7 @@ def _same_rows(shown: list[dict[str, str]], expected: list[dict[str, str]], skip
                 x, y = float(a[column]), float(b[column])
             except ValueError:
                 raise AssertionError(f"row {i} {column}: {a[column]!r} != {b[column]!r}") from None
-            assert x == pytest.approx(y, rel=RTOL), f"row {i} {column}: {x} != {y}"
+            assert x == pytest.approx(y, rel=RTOL, abs=ATOL), f"row {i} {column}: {x} != {y}"
 
 
 @pytest.mark.parametrize("name", CSV_PAGES)
@@ -185,24 +188,24 @@ def test_the_share_link_opens_the_same_data_in_a_fresh_browser(server, page, chr
 
 
 def test_a_slider_moved_during_a_computation_ends_in_the_new_settings_chart(server, page, capsys):
-    """A run of about 5e10 FLOPs (many progress reports) is interrupted by moving a slider; the
-    page must end with the new setting's data and no error."""
-    slow = {"widths": "200", "steps": "2000", "n": "100"}
+    """A run of about 8e11 FLOPs (several seconds, many progress reports) is interrupted by moving a
+    slider; the page must end with the new setting's data and no error."""
+    slow = {"widths": "500", "steps": "5000", "n": "100"}
     page.goto(f"{server}/optimization?{urlencode(slow)}", timeout=60_000)
-    progress = page.get_by_text(re.compile(r"Training… step \d+ of 2000"))
+    progress = page.get_by_text(re.compile(r"Training… step \d+ of 5000"))
     progress.wait_for(timeout=120_000)
     was = progress.inner_text()
     slider = page.get_by_role("slider", name="hidden layers")
     slider.focus()
-    slider.press("ArrowLeft")  # depth 2 -> 1: a run of about 5e9 FLOPs
+    slider.press("ArrowLeft")  # depth 2 -> 1: a run of about 2e10 FLOPs
     page.wait_for_function("() => location.search.includes('depth=1')", timeout=60_000)
     page.get_by_text("Why?").wait_for(timeout=300_000)
     browser.wait_until_idle(page, timeout_ms=300_000)
     _no_error(page)
     step = int(re.search(r"step (\d+)", was).group(1))
-    assert step < 2000, f"the first run had finished before the slider moved ({was})"
+    assert step < 5000, f"the first run had finished before the slider moved ({was})"
     shown = _downloads(page)["summary"]
-    assert {r["width"] for r in shown} == {"200"}
+    assert {r["width"] for r in shown} == {"500"}
     _same_rows(shown, _cli_tables("optimization", {**slow, "depth": "1"}, capsys)["summary"])
 
 
