@@ -4,14 +4,22 @@ Each page script runs inside Streamlit's AppTest and times itself in the script 
 own polling, about 100 ms a run, is not server time). The first run computes and caches the
 Result; the re-runs find it in the shared cache, so what remains is the page's own work: widgets,
 the cost row, building and serialising the charts. Prints the median per page.
+
+The first visit computes, unless LAB_STORE names a store that holds the page's defaults: then it
+is what a visitor of a freshly started, warmed server waits for (read from disk, charts built once).
 Run: python bench/revisit.py [reruns]
+     LAB_STORE=DIR python -m core warm --defaults-only && LAB_STORE=DIR python bench/revisit.py [reruns]
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 from pathlib import Path
+
+os.environ.setdefault("LAB_STORE", "off")  # a first visit computes unless a store is named
+os.environ.setdefault("LAB_WARM", "0")
 
 from streamlit.testing.v1 import AppTest
 
