@@ -349,13 +349,18 @@ class Experiment:
             )
         return estimate
 
+    def check(self, config: Any) -> float:
+        """Everything that must hold before a run: each field, the rules between fields, and the
+        budget. Raises ConfigError naming what fails; returns the FLOP estimate."""
+        validate(config)
+        return self.check_budget(config)
+
     def execute(self, config: Any, progress: Progress | None = None, device: str | None = None) -> Result:
         """Validate, check the budget, resolve the device, run and time it, fill the cost row:
         the single entry every face (page, CLI, tests) goes through."""
         from core.device import describe, resolve_device  # torch stays out of the contract's import
 
-        validate(config)
-        estimate = self.check_budget(config)
+        estimate = self.check(config)
         dev = resolve_device(device)
         start = time.perf_counter()
         result = self.run(config, progress, dev)

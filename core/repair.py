@@ -15,7 +15,7 @@ import dataclasses
 import math
 from typing import Any
 
-from core.contract import ConfigError, Experiment, Param, params, to_text, validate
+from core.contract import ConfigError, Experiment, Param, params, to_text
 
 #: Bisection steps for a float field: 2^-40 of the way from the asked value to the default.
 FLOAT_STEPS = 40
@@ -27,7 +27,7 @@ def nearest_setting(experiment: Experiment, config: Any) -> tuple[Any, list[str]
     if problem is None:
         return config, []
     repaired = config
-    for p in [p for p in params(experiment.config) if getattr(config, p.name) != p.default]:
+    for p in _changed(experiment, config):
         moves = [m for m in (_move_one(experiment, repaired, q) for q in _changed(experiment, repaired)) if m is not None]
         if moves:
             _, q, value = min(moves, key=lambda m: m[0])
@@ -46,8 +46,7 @@ def _changed(experiment: Experiment, config: Any) -> list[Param]:
 def _problem(experiment: Experiment, config: Any) -> str | None:
     """Why ``config`` cannot run, or None when it can."""
     try:
-        validate(config)
-        experiment.check_budget(config)
+        experiment.check(config)
     except ConfigError as err:
         return str(err)
     return None

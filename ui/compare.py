@@ -52,8 +52,7 @@ def pin_from_link(experiment: Experiment, run: Callable[[Any], Result]) -> str |
     st.session_state[flag] = True
     try:
         config = decode_setting(experiment, st.query_params[PIN_PARAM])
-        contract.validate(config)
-        experiment.check_budget(config)
+        experiment.check(config)
     except ConfigError as err:
         del st.query_params[PIN_PARAM]
         return f"the pinned run A could not be opened ({err}); showing this setting alone"

@@ -74,8 +74,7 @@ def render(
     for problem in problems:
         st.warning(problem)
     try:
-        contract.validate(config)
-        experiment.check_budget(config)
+        experiment.check(config)
     except ConfigError as err:
         st.error(str(err))
         return None

@@ -48,6 +48,7 @@ def compute(experiment: Experiment, config: Any, device: str, session: str, prog
     stored = store.get(experiment.name, config, device) if store is not None else None
     if stored is not None:
         return stored.result, stored.provenance()
+
     def report(*args: Any, **kwargs: Any) -> None:
         rebalance()  # another run may have started or ended: one thread each, or all cores alone
         if progress is not None:
@@ -55,14 +56,21 @@ def compute(experiment: Experiment, config: Any, device: str, session: str, prog
 
     with compute_queue().slot(session, experiment.flops(config), queued):
         print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
-        try:
-            with computing():
-                result = experiment.execute(config, report, device)
-        finally:
-            release_freed_memory()
+        with _computing():
+            result = experiment.execute(config, report, device)
     if store is not None:
         store.put(experiment.name, config, device, result)
     return result, ""
+
+
+@contextlib.contextmanager
+def _computing() -> Iterator[None]:
+    """One computation under the server's thread policy; the memory it freed goes back after it."""
+    try:
+        with computing():
+            yield
+    finally:
+        release_freed_memory()
 
 
 @st.cache_resource
@@ -80,11 +88,8 @@ def warm_start() -> threading.Thread | None:
 def _warm_in_background(results: ResultStore, jobs: queue.ComputeQueue) -> None:
     @contextlib.contextmanager
     def slot(experiment: Experiment, config: Any) -> Iterator[None]:
-        with jobs.slot("warm", experiment.flops(config), background=True), computing():
-            try:
-                yield
-            finally:
-                release_freed_memory()
+        with jobs.slot("warm", experiment.flops(config), background=True), _computing():
+            yield
 
     done = warm(results, pick_device().type, should_pause=lambda: not jobs.idle(), guard=slot,
                 report=lambda line: print(f"[lab] warm {line}", file=sys.stderr, flush=True))

@@ -31,8 +31,7 @@ def check_points(experiment: Experiment, configs: list[Any], keys: list[str]) ->
     refused = []
     for config in configs:
         try:
-            contract.validate(config)
-            experiment.check_budget(config)
+            experiment.check(config)
         except ConfigError as err:
             refused.append(f"{_point(config, keys)}: {err}")
     if refused:
