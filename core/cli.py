@@ -97,12 +97,13 @@ def result_text(name: str, config: Any, result: contract.Result, fmt: str) -> st
 
 
 def _keep(name: str, config: Any, device: str, result: contract.Result) -> None:
-    """With LAB_STORE set, the result goes into the store the app serves from."""
+    """With LAB_STORE set, the result goes into the store the app serves from, its charts rendered."""
+    from core.rendering import render
     from core.store import open_store
 
     results = open_store(by_default=False)
     if results is not None:
-        results.put(name, config, device, result)
+        results.put(name, config, device, result, render(registry.get(name), result))
 
 
 def _warm(names: Sequence[str], device: str | None, presets: bool) -> int:

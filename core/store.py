@@ -5,7 +5,8 @@ again; a result computed once (by a page, ``python -m core run`` or ``python -m 
 then served at once by every process on the machine. diskcache does the storage: SQLite
 transactions make concurrent writers from several processes safe, and it bounds the size with
 least-recently-used eviction. An entry is keyed by the experiment, its Config, the device kind and
-a hash of the code that computed it, so an upgrade never serves a stale result.
+a hash of the code that computed it, so an upgrade never serves a stale result. Beside the Result
+it keeps the charts rendered (core.rendering), so serving a stored result builds no chart.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import diskcache
 
 from core.contract import Result, as_dict
+from core.rendering import Rendered
 
 #: ``LAB_STORE`` names the store's directory; ``off`` disables it.
 STORE_ENV = "LAB_STORE"
@@ -32,24 +35,34 @@ SIZE_LIMIT = 512 * 2**20
 CORE = Path(__file__).resolve().parent
 
 
+#: The libraries whose versions change a stored result (torch computes it) or its rendering
+#: (Altair writes the Vega-Lite spec the store keeps beside it).
+LIBRARIES = ("torch", "altair")
+
+
 @functools.cache
 def code_version() -> str:
-    """A hash of every source file of the science (core/), read once per process: any change to
-    an engine, an experiment or the contract gives every result a new key."""
+    """A hash of every source file of the science (core/) and of the versions of LIBRARIES, read
+    once per process: any change to an engine, an experiment, the contract or one of those
+    libraries gives every result a new key."""
     digest = hashlib.sha256()
     for path in sorted(CORE.rglob("*.py")):
         digest.update(str(path.relative_to(CORE)).encode())
         digest.update(path.read_bytes())
+    for library in LIBRARIES:
+        digest.update(f"{library}=={metadata.version(library)}".encode())
     return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class Stored:
-    """A stored result and where it came from, so the page can say so."""
+    """A stored result, its charts rendered (empty when whoever stored it did not render them:
+    the page then renders on the first visit), and where it came from, so the page can say so."""
 
     result: Result
     computed_at: float
     host: str
+    rendered: tuple[Rendered, ...] = ()
 
     def provenance(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.computed_at))
@@ -83,8 +96,8 @@ class ResultStore:
             return None
         return value
 
-    def put(self, name: str, config: Any, device: str, result: Result) -> None:
-        self._cache.set(self.key(name, config, device), Stored(result, time.time(), socket.gethostname()))
+    def put(self, name: str, config: Any, device: str, result: Result, rendered: tuple[Rendered, ...] = ()) -> None:
+        self._cache.set(self.key(name, config, device), Stored(result, time.time(), socket.gethostname(), rendered))
 
     def __contains__(self, item: tuple[str, Any, str]) -> bool:
         return self.key(*item) in self._cache

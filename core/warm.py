@@ -19,6 +19,7 @@ from typing import Any
 
 from core import contract, registry
 from core.contract import ConfigError, Experiment
+from core.rendering import render
 from core.store import ResultStore
 
 
@@ -85,6 +86,6 @@ def _warm_one(experiment: Experiment, config: Any, results: ResultStore, device:
         except ConfigError:
             done.failed += 1
             return
-        results.put(experiment.name, config, device, result)
+        results.put(experiment.name, config, device, result, render(experiment, result))
         done.computed += 1
         return

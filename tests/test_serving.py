@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import registry, store, warm
+from core import registry, rendering, store, warm
 from core.queue import ComputeQueue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,9 @@ def test_warm_computes_the_defaults_and_every_preset_once(warmed):
     assert all((CHEAP, config, "cpu") in results for config in settings)
     again = warm.warm(results, "cpu", names=[CHEAP])
     assert (again.computed, again.stored) == (0, len(settings))
+    for config in settings:  # each stored with the charts the page would render from it
+        stored = results.get(CHEAP, config, "cpu")
+        assert stored.rendered and stored.rendered == rendering.render(experiment, stored.result)
 
 
 def test_a_fresh_server_serves_a_warmed_page_from_the_store_without_training(warmed, monkeypatch, capfd):
@@ -94,8 +97,9 @@ def test_the_warm_start_gives_way_to_a_visitor_and_resumes(tmp_path):
 
 def test_after_warm_a_fresh_server_serves_every_page_at_its_defaults_without_training(tmp_path, monkeypatch, capfd):
     """`python -m core warm --defaults-only` in its own process, then a server that has computed
-    nothing opens every page: each is served from the store, and nothing is computed."""
-    from ui import serving
+    nothing opens every page: each is served from the store, and nothing is computed or rendered,
+    so a first visit does a cached revisit's work (bench/revisit.py times both)."""
+    from ui import page, serving
 
     path = tmp_path / "store"
     env = {**os.environ, "LAB_STORE": str(path), "OMP_NUM_THREADS": "1"}
@@ -106,6 +110,10 @@ def test_after_warm_a_fresh_server_serves_every_page_at_its_defaults_without_tra
     monkeypatch.setenv("LAB_STORE", str(path))
     serving.shared_store.clear()
     serving.shared_cache.clear()
+    page._rendered.clear()
+    renders = []
+    real_render = rendering.render
+    monkeypatch.setattr(rendering, "render", lambda *args: renders.append(args[0].name) or real_render(*args))
     capfd.readouterr()
     try:
         for experiment in registry.experiments():  # each page as a new visitor opens it: AppTest keeps
@@ -116,7 +124,9 @@ def test_after_warm_a_fresh_server_serves_every_page_at_its_defaults_without_tra
             assert not at.exception, (experiment.name, at.exception)
             served = [c.value for c in at.caption if c.value.startswith("Served from the result store (computed")]
             assert served, f"{experiment.name}: not served from the store"
+            assert at.get("vega_lite_chart"), f"{experiment.name}: no chart drawn"
         assert "[lab] computing" not in capfd.readouterr().err
+        assert renders == [], f"charts rendered on a first visit: {renders}"
     finally:
         monkeypatch.setenv("LAB_STORE", "off")
         serving.shared_store.clear()

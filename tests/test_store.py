@@ -48,6 +48,30 @@ def test_the_key_changes_with_config_device_experiment_and_code(results, monkeyp
     assert results.get("implicit-bias", _config(), "cpu") is None
 
 
+def test_the_rendered_charts_come_back_with_the_result(results):
+    from core.rendering import Rendered
+
+    figure = Rendered("t", "a caption", "t", {"mark": "line", "data": {"values": [{"x": 1}]}}, b"x,y\n1,0.5\n")
+    results.put("implicit-bias", _config(), "cpu", _result(0.5), (figure,))
+    assert results.get("implicit-bias", _config(), "cpu").rendered == (figure,)
+    results.put("implicit-bias", _config(seed=1), "cpu", _result(0.5))  # stored unrendered: the page renders
+    assert results.get("implicit-bias", _config(seed=1), "cpu").rendered == ()
+
+
+def test_an_upgrade_of_the_library_that_renders_gives_a_new_key(results, monkeypatch):
+    """The store keeps Altair's Vega-Lite specs, so an Altair upgrade must not serve the old ones."""
+    before = results.key("implicit-bias", _config(), "cpu")
+    real = store.metadata.version
+    monkeypatch.setattr(store.metadata, "version", lambda name: "0.0.1" if name == "altair" else real(name))
+    store.code_version.cache_clear()
+    try:
+        assert results.key("implicit-bias", _config(), "cpu") != before
+    finally:
+        monkeypatch.undo()
+        store.code_version.cache_clear()
+    assert results.key("implicit-bias", _config(), "cpu") == before
+
+
 def test_a_corrupt_entry_is_dropped_and_recomputed_never_raised(results):
     key = results.key("implicit-bias", _config(), "cpu")
     results._cache.set(key, b"not a stored result")
@@ -98,3 +122,7 @@ def test_a_result_computed_by_the_cli_is_read_by_another_process(tmp_path):
     stored = store.ResultStore(tmp_path / "shared").get("implicit-bias", config, "cpu")
     assert stored is not None
     assert '"train_loss": ' + repr(stored.result.metrics["train_loss"]) in run.stdout
+    from core import registry
+    from core.rendering import render
+
+    assert stored.rendered and stored.rendered == render(registry.get("implicit-bias"), stored.result)

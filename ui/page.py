@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core import contract
+from core import contract, rendering
 from core.contract import ConfigError, Experiment, Result
 from core.device import pick_device
 from core.queue import Superseded
+from core.rendering import Rendered
 from ui import compare, lecture, panels, serving, share, widgets
 
 T = TypeVar("T")
@@ -80,21 +81,22 @@ def render(
         return None
     if in_lecture and not lecture.revealed(experiment.name, quiz):
         return None
-    notice = compare.pin_from_link(experiment, lambda pinned: _run(experiment, pinned, _key(experiment, pinned))[0])
+    notice = compare.pin_from_link(experiment, lambda pinned: _run(experiment, pinned, _key(experiment, pinned)).result)
     if notice:
         st.info(f"Link corrected: {notice}")
     key = _key(experiment, config)
-    result, cached, stored = _run(experiment, config, key)
-    _cost_row(result, cached)
-    if stored:
-        st.caption(f"Served from the result store ({stored}).")
+    run = _run(experiment, config, key)
+    result = run.result
+    _cost_row(result, run.cached)
+    if run.provenance:
+        st.caption(f"Served from the result store ({run.provenance}).")
     if key[2] == "cpu" and not st.session_state.get("force_cpu", False):
         st.caption(NO_CUDA_NOTICE)
     if not result.status.ok:
         st.warning(f"Note: {result.status}")
     pinned = compare.pin_controls(experiment, fields, config, result)
     if pinned is None:
-        _figures(experiment, key, result)
+        _figures(experiment, key, result, run.rendered)
     else:
         _compared(experiment, pinned[1], result)
     if after_charts is not None:
@@ -178,15 +180,26 @@ def grid(items: Sequence[T], per_row: int) -> Iterator[tuple[T, Any]]:
         yield from zip(items[start:start + per_row], st.columns(per_row))
 
 
-def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool, str]:
+class Run(NamedTuple):
+    """A page's result and how it was served."""
+
+    result: Result
+    #: Whether it came from this server's memory.
+    cached: bool
+    #: Where a stored result was computed ("" when it was not read from the store).
+    provenance: str
+    #: Its charts, when they came with it from the store or its computation (empty from memory).
+    rendered: tuple[Rendered, ...]
+
+
+def _run(experiment: Experiment, config: Any, key: tuple) -> Run:
     """The Result for ``key``: from memory, else from the store on disk, else computed in this
-    session's turn of the compute queue (and then stored). Returns it, whether it came from memory,
-    and where a stored result was computed ("" when it was not stored)."""
+    session's turn of the compute queue (and then stored)."""
     device = key[2]
     bar = st.empty()
     live = st.empty()
     next_redraw = [0.0]
-    provenance = [""]
+    served: list[tuple[str, tuple[Rendered, ...]]] = [("", ())]
 
     def progress(fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"Training… {message}")
@@ -207,7 +220,7 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool,
         bar.progress(0.0, text=f"{runs} ahead of yours, about {max(eta, 1):.0f} s…")
 
     def compute() -> Result:
-        result, provenance[0] = serving.compute(experiment, config, device, _session_id(), progress, queued)
+        result, *served[0] = serving.compute(experiment, config, device, _session_id(), progress, queued)
         return result
 
     try:
@@ -216,7 +229,7 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> tuple[Result, bool,
         st.stop()
     bar.empty()
     live.empty()
-    return result, cached, provenance[0]
+    return Run(result, cached, *served[0])
 
 
 def _session_id() -> str:
@@ -245,19 +258,19 @@ def _short(x: float) -> str:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _rendered(key: tuple, _experiment: Experiment, _result: Result) -> list[tuple[contract.Figure, dict, bytes]]:
-    """Each figure of a cached Result with its Vega-Lite spec and CSV, built once per setting.
+def _rendered(key: tuple, _experiment: Experiment, _result: Result, _ready: tuple[Rendered, ...]) -> tuple[Rendered, ...]:
+    """The figures of a Result, rendered once per setting and server: ``_ready`` when its
+    rendering came with it from the store or its computation, else rendered here.
 
-    Building Altair charts and validating them against the schema costs 100-250 ms a page; a
-    revisit of a cached setting then spends that on every rerun. ``key`` is the result cache's key;
-    the Result itself is deterministic in it.
+    Rendering costs 20-160 ms a page; a revisit would otherwise spend that on every rerun. ``key``
+    is the result cache's key; the Result itself is deterministic in it.
     """
-    return [(f, f.chart.to_dict(), _result.tables[f.table].to_csv(index=False).encode()) for f in _experiment.charts(_result)]
+    return _ready or rendering.render(_experiment, _result)
 
 
-def _figures(experiment: Experiment, key: tuple, result: Result) -> None:
-    for index, (figure, spec, csv) in enumerate(_rendered(key, experiment, result)):
-        _figure(experiment, index, figure, spec, csv)
+def _figures(experiment: Experiment, key: tuple, result: Result, ready: tuple[Rendered, ...]) -> None:
+    for index, figure in enumerate(_rendered(key, experiment, result, ready)):
+        _figure(experiment, index, figure)
 
 
 def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
@@ -266,7 +279,8 @@ def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
     for index, (figure, chart) in enumerate(compare.compared_figures(experiment, pinned, current)):
         both = pd.concat([pinned.tables[figure.table].assign(run=compare.PINNED),
                           current.tables[figure.table].assign(run=compare.CURRENT)], ignore_index=True)
-        _figure(experiment, index, figure, chart.to_dict(), both.to_csv(index=False).encode())
+        _figure(experiment, index, Rendered(figure.title, figure.caption, figure.table, chart.to_dict(),
+                                            both.to_csv(index=False).encode()))
 
 
 #: Each figure's block (title, panels, caption, download) carries this key prefix, so a test can
@@ -274,15 +288,15 @@ def _compared(experiment: Experiment, pinned: Result, current: Result) -> None:
 FIGURE_KEY = "figure"
 
 
-def _figure(experiment: Experiment, index: int, figure: contract.Figure, spec: dict, csv: bytes) -> None:
+def _figure(experiment: Experiment, index: int, figure: Rendered) -> None:
     with st.container(key=f"{FIGURE_KEY}_{experiment.module}_{index}"):
         st.subheader(figure.title)
-        draw(spec)
+        draw(figure.spec)
         if figure.caption:
             st.caption(figure.caption)
         st.download_button(
             f"Download the data ({figure.table}.csv)",
-            csv,
+            figure.csv,
             file_name=f"{experiment.name}-{figure.table}.csv",
             mime="text/csv",
             key=f"csv_{experiment.name}_{index}_{figure.table}",

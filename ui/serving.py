@@ -17,6 +17,7 @@ from core.cache import ResultCache
 from core.contract import Experiment, Result
 from core.device import computing, pick_device, rebalance
 from core.memory import release_freed_memory
+from core.rendering import Rendered, render
 from core.store import ResultStore, open_store
 from core.warm import warm
 
@@ -40,14 +41,15 @@ def compute_queue() -> queue.ComputeQueue:
 
 
 def compute(experiment: Experiment, config: Any, device: str, session: str, progress: Any = None,
-            queued: Any = None) -> tuple[Result, str]:
+            queued: Any = None) -> tuple[Result, str, tuple[Rendered, ...]]:
     """A visitor's result: from the store on disk, else computed in this session's turn of the
-    compute queue and then stored. Returns it and where a stored result was computed ("" when it
-    was computed now). The in-memory cache sits in front of this (ui.page)."""
+    compute queue and then stored with its charts rendered. Returns it, where a stored result was
+    computed ("" when it was computed now) and its rendered charts (empty when whoever stored it
+    did not render them). The in-memory cache sits in front of this (ui.page)."""
     store = shared_store()
     stored = store.get(experiment.name, config, device) if store is not None else None
     if stored is not None:
-        return stored.result, stored.provenance()
+        return stored.result, stored.provenance(), stored.rendered
 
     def report(*args: Any, **kwargs: Any) -> None:
         rebalance()  # another run may have started or ended: one thread each, or all cores alone
@@ -58,9 +60,10 @@ def compute(experiment: Experiment, config: Any, device: str, session: str, prog
         print(f"[lab] computing {experiment.name} {config!r} on {device}", file=sys.stderr, flush=True)
         with _computing():
             result = experiment.execute(config, report, device)
+    rendered = render(experiment, result)  # after the slot: the next run need not wait for it
     if store is not None:
-        store.put(experiment.name, config, device, result)
-    return result, ""
+        store.put(experiment.name, config, device, result, rendered)
+    return result, "", rendered
 
 
 @contextlib.contextmanager
