@@ -26,6 +26,9 @@ class Rendered:
 
 
 def render(experiment: Experiment, result: Result) -> tuple[Rendered, ...]:
-    """Every figure of ``experiment`` for ``result``, rendered."""
-    return tuple(Rendered(f.title, f.caption, f.table, f.chart.to_dict(), result.tables[f.table].to_csv(index=False).encode())
+    """Every figure of ``experiment`` for ``result``, rendered. Not validated against the Vega-Lite
+    schema here: that took a third of the time, and the tests validate every experiment's figures
+    (tests/test_common.py), so a page does not pay for it on every setting."""
+    return tuple(Rendered(f.title, f.caption, f.table, f.chart.to_dict(validate=False),
+                          result.tables[f.table].to_csv(index=False).encode())
                  for f in experiment.charts(result))

@@ -22,7 +22,7 @@ from ui.page import FIGURE_KEY
 
 RTOL = 1e-5
 #: float32 losses trained down from about 1 keep about 1e-7 of absolute precision: below that a
-#: different thread count (the server's run alone uses both cores, the CLI here one) reorders sums.
+#: different thread count (LAB_THREADS may give the server's run alone more than the CLI's one) reorders sums.
 ATOL = 1e-7
 #: Pages whose every CSV download is compared with the CLI: a torch width sweep, a numpy sweep
 #: with theory, and a torch depth sweep.
@@ -188,13 +188,16 @@ def test_the_share_link_opens_the_same_data_in_a_fresh_browser(server, page, chr
 
 
 def test_a_slider_moved_during_a_computation_ends_in_the_new_settings_chart(server, page, capsys):
-    """A run of about 8e11 FLOPs (several seconds, many progress reports) is interrupted by moving a
-    slider; the page must end with the new setting's data and no error."""
+    """A run of about 8e11 FLOPs (several seconds, many progress reports) draws its partial curves
+    while it trains and is interrupted by moving a slider; the page must end with the new setting's
+    data and no error."""
     slow = {"widths": "500", "steps": "5000", "n": "100"}
     page.goto(f"{server}/optimization?{urlencode(slow)}", timeout=60_000)
     progress = page.get_by_text(re.compile(r"Training… step \d+ of 5000"))
     progress.wait_for(timeout=120_000)
     was = progress.inner_text()
+    page.locator(".vega-embed").first.wait_for(timeout=30_000)  # the partial loss curves, drawn while it trains
+    assert progress.is_visible(), "the run ended before its partial curves were drawn"
     slider = page.get_by_role("slider", name="hidden layers")
     slider.focus()
     slider.press("ArrowLeft")  # depth 2 -> 1: a run of about 2e10 FLOPs

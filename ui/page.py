@@ -3,7 +3,6 @@ a cached run with live progress, the cost row, charts with their data as CSV, an
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -16,19 +15,12 @@ from core.contract import ConfigError, Experiment, Result
 from core.device import pick_device
 from core.queue import Superseded
 from core.rendering import Rendered
-from ui import compare, lecture, panels, serving, share, widgets
+from ui import compare, lecture, live, panels, serving, share, widgets
 
 T = TypeVar("T")
 
 #: Controls side by side on a wide screen.
 CONTROLS_PER_ROW = 3
-
-#: Seconds between redraws of the live chart while a run streams its partial curves.
-LIVE_REDRAW_S = 0.25
-#: The most of a run's time the live redraws may take: a chart that is slow to build (deep double
-#: descent's: about 90 ms) is redrawn less often, so the run keeps its cores.
-LIVE_SHARE = 0.05
-
 
 def device_name() -> str:
     """The device this session runs on: CUDA when present unless the sidebar forces the CPU."""
@@ -197,20 +189,14 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> Run:
     session's turn of the compute queue (and then stored)."""
     device = key[2]
     bar = st.empty()
-    live = st.empty()
-    next_redraw = [0.0]
+    partial = st.empty()
+    pacer = live.Pacer()
     served: list[tuple[str, tuple[Rendered, ...]]] = [("", ())]
 
     def progress(fraction: float, message: str = "", tables: Mapping[str, pd.DataFrame] | None = None) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), text=f"Training… {message}")
-        start = time.perf_counter()
-        if tables and start >= next_redraw[0]:
-            figures = experiment.charts(Result({}, dict(tables)))
-            if figures:
-                with live.container():
-                    draw(figures[0].chart.to_dict())
-            cost = time.perf_counter() - start  # the next redraw waits so drawing stays a small share
-            next_redraw[0] = start + cost + max(LIVE_REDRAW_S, cost / LIVE_SHARE)
+        if tables:
+            pacer.offer(fraction, lambda: _draw_partial(experiment, tables, partial))
 
     def wait() -> None:
         bar.progress(0.0, text="Another visitor is computing this same setting; waiting for it…")
@@ -228,8 +214,16 @@ def _run(experiment: Experiment, config: Any, key: tuple) -> Run:
     except Superseded:  # this session asked for something newer while this request waited
         st.stop()
     bar.empty()
-    live.empty()
+    partial.empty()
     return Run(result, cached, *served[0])
+
+
+def _draw_partial(experiment: Experiment, tables: Mapping[str, pd.DataFrame], place: Any) -> None:
+    """The first figure of a run's partial tables, in ``place``."""
+    figures = experiment.charts(Result({}, dict(tables)))
+    if figures:
+        with place.container():
+            draw(figures[0].chart.to_dict(validate=False))  # the tests validate every figure (tests/test_common.py)
 
 
 def _session_id() -> str:
