@@ -17,15 +17,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.device import describe, pick_device
 from core.experiments import deep_double_descent as ddd
 from core.experiments.deep_double_descent.config import init_seed, rf_widths
+
+# isort: split
+# core first: torch then loads under the app's OpenMP waiting policy (core/__init__.py)
+import numpy as np
+import torch
+from torch import nn
 
 
 def naive(config: ddd.Config) -> tuple[float, float]:

@@ -16,13 +16,15 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.device import describe
 from core.experiments import mode_connectivity as mc
+
+# isort: split
+# core first: torch then loads under the app's OpenMP waiting policy (core/__init__.py)
+import torch
+from torch import nn
 
 CONFIG = mc.Config(steps=5000, early_stop=False, sweep_widths=(200,), align=False, curve=False)
 ALPHAS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)

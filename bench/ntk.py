@@ -14,13 +14,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import mlp, ntk
 from core.device import describe, pick_device
 from core.experiments import lazy_training
+
+# isort: split
+# core first: torch then loads under the app's OpenMP waiting policy (core/__init__.py)
+import torch
 
 CONFIG = lazy_training.Config()
 

@@ -14,14 +14,16 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from torch import nn
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import mlp
 from core.device import describe, pick_device
 from core.experiments import optimization
+
+# isort: split
+# core first: torch then loads under the app's OpenMP waiting policy (core/__init__.py)
+import torch
+from torch import nn
 
 WIDTHS = (10, 50, 200, 500)
 STEPS = 2000

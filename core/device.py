@@ -33,8 +33,6 @@ def resolve_device(name: str | None) -> torch.device:
     return torch.device(name)
 
 
-#: torch's own default (the physical cores it sees), read before anything changes it.
-CORES = torch.get_num_threads()
 _LOCK = threading.Lock()
 _running = 0
 
@@ -45,9 +43,12 @@ def serve_threads() -> int:
     Streamlit runs every session in its own thread, and each thread that enters a parallel region
     gets its own OpenMP team: a few concurrent sessions with a team sized to all cores oversubscribe
     them, and small operations slow down by orders of magnitude (measured here: 22 s against 6 ms
-    for 1,000 tiny bmm calls on a loaded 2-core machine). So a run alone gets every core (the seed
-    sweep: 3.5 s instead of 5.4 s), and with company every run gets one thread. LAB_THREADS=n fixes
-    the count instead.
+    for 1,000 tiny bmm calls on a loaded 2-core machine). So with company every run gets one thread.
+    A run alone gets one thread too, unless LAB_THREADS=n gives it n: with OpenMP threads that wait
+    passively (core/__init__.py), waking a second thread costs these small models more than it
+    gains. Every page's defaults alone took 13.2 s on one thread and 15.0 s on two on this 2-core
+    machine (python bench/lone_run_threads.py 3); only lottery tickets ran faster on two (1.14 s
+    against 1.66 s), and lazy training ran 1.9x slower.
     """
     cap_arenas()
     return rebalance()
@@ -76,8 +77,8 @@ def computing() -> Iterator[int]:
 
 
 def _apply(running: int) -> int:
-    fixed = os.environ.get("LAB_THREADS")
-    threads = max(1, int(fixed)) if fixed else (CORES if running <= 1 else 1)
+    alone = os.environ.get("LAB_THREADS")
+    threads = max(1, int(alone)) if alone and running <= 1 else 1
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
         threadpool_limits(limits=threads)  # numpy/scipy BLAS and OpenMP too, for the linear-algebra pages

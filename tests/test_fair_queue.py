@@ -25,7 +25,8 @@ SETTINGS = [{"widths": "10,50", "n": "40", "steps": str(steps), "seed": str(seed
             for seed, steps in enumerate([300, 1200, 500, 900, 400, 1500, 600, 1000, 300, 700, 1100, 800])]
 POLICIES = {f"default ({queue.DEFAULT_WORKERS} at a time, {queue.DEFAULT_POLICY} first)": {},
             f"{queue.DEFAULT_WORKERS} at a time, first come first": {"LAB_QUEUE": "fifo"},
-            "one at a time, first come first": {"LAB_WORKERS": "1", "LAB_QUEUE": "fifo"},
+            f"one at a time on {queue.DEFAULT_WORKERS} threads, first come first":
+                {"LAB_WORKERS": "1", "LAB_QUEUE": "fifo", "LAB_THREADS": str(queue.DEFAULT_WORKERS)},
             f"everyone at once (LAB_WORKERS={SESSIONS})": {"LAB_WORKERS": str(SESSIONS)}}
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "measurements" / "queue.txt"
 

@@ -52,7 +52,7 @@ def compute(experiment: Experiment, config: Any, device: str, session: str, prog
         return stored.result, stored.provenance(), stored.rendered
 
     def report(*args: Any, **kwargs: Any) -> None:
-        rebalance()  # another run may have started or ended: one thread each, or all cores alone
+        rebalance()  # another run may have started or ended: one thread each, or LAB_THREADS alone
         if progress is not None:
             progress(*args, **kwargs)
 
