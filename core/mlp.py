@@ -718,13 +718,13 @@ def train_groups(
     chunk: int,
     on_chunk: Callable[[], None] | None = None,
 ) -> None:
-    """Advance several trainers in interleaved chunks so every model's curve fills in together;
-    stops all of them as soon as one diverges."""
+    """Advance several trainers in interleaved chunks so every model's curve fills in together,
+    each until its last step or its divergence. A stack that blows up stops only itself (its models
+    share every step); the others train on, so their results are those of the full run, not of a
+    run cut short by another model's learning rate."""
     while not all(t.finished for t in trainers):
         for t in trainers:
             if not t.finished:
                 t.advance(chunk)
         if on_chunk is not None:
             on_chunk()
-        if any(t.diverged_step is not None for t in trainers):
-            return

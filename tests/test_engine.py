@@ -160,6 +160,20 @@ def test_divergence_is_detected_and_stops_early():
     assert torch.isfinite(t.log().losses).all()
 
 
+def test_a_diverging_stack_stops_only_itself():
+    """Before, one divergence stopped every trainer of the call, and the others' losses were those of
+    a run cut short at that chunk."""
+    x, y = _task(torch.float32)
+    blows_up = mlp.Trainer(mlp.init_stack(mlp.layer_sizes(7, 256, 2), [3]), x, y, lr=5.0, optimizer="sgd", steps=500)
+    trains = mlp.Trainer(mlp.init_stack(mlp.layer_sizes(7, 256, 2), [3]), x, y, lr=0.05, optimizer="sgd", steps=500)
+    alone = mlp.Trainer(mlp.init_stack(mlp.layer_sizes(7, 256, 2), [3]), x, y, lr=0.05, optimizer="sgd", steps=500)
+    mlp.train_groups([blows_up, trains], chunk=50)
+    mlp.train_groups([alone], chunk=50)
+    assert blows_up.diverged_step is not None and blows_up.diverged_step < 50
+    assert trains.diverged_step is None and trains.done == 500
+    assert torch.equal(trains.log().losses, alone.log().losses)  # as if the other had never been there
+
+
 def test_masks_keep_pruned_weights_at_zero():
     x, y = _task(torch.float64)
     stack = mlp.init_stack(mlp.layer_sizes(7, 8, 1), [4], dtype=torch.float64)

@@ -215,6 +215,21 @@ def test_divergence_names_the_step_and_suggests_a_smaller_rate():
     assert len(result.tables["curves"]) < 300
 
 
+def test_widths_that_do_not_diverge_train_every_step_beside_those_that_do():
+    """At lr 1 widths 200 and 500 blow up within five steps (seen 5 and 4); the status names both,
+    and widths 10 and 50 train all 500 steps, exactly as without the wide nets. Before, the first
+    divergence stopped every width at the end of that 50-step chunk."""
+    result = EXP.execute(optimization.Config(lr=1.0, steps=500))
+    status = result.metrics["status"]
+    assert status.startswith("diverged at step ") and "width 200" in status and "width 500" in status
+    curves = result.tables["curves"]
+    assert curves.groupby("width")["step"].count().to_dict() == {10: 500, 50: 500, 200: 5, 500: 4}
+    narrow = EXP.execute(optimization.Config(lr=1.0, steps=500, widths=(10, 50)))
+    assert narrow.metrics["status"] == "ok"
+    mine = result.tables["summary"].query("width < 200").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, narrow.tables["summary"])
+
+
 def test_progress_streams_partial_curves():
     seen = []
     EXP.execute(optimization.Config(widths=(10, 50), steps=300),

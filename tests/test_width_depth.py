@@ -173,10 +173,16 @@ def test_same_config_same_numbers():
 
 
 def test_divergence_is_reported_with_the_rest_kept():
-    result = EXP.execute(wd.Config(budget=1_000, depths=(1, 4), steps=200, n=40, lr=1.0))
-    assert result.metrics["status"].startswith("diverged at step ")
-    assert "lr=0.1" in result.metrics["status"]
+    """The depth-1 net blows up at lr 0.3 (seen at step 3); the depth-4 net trains all 400 steps
+    regardless (train loss seen 0.020; 0.071 after 100), so its row equals that of a run without the
+    depth-1 net. Before, it was cut short at the end of the first 50-step chunk."""
+    result = EXP.execute(wd.Config(budget=1_000, depths=(1, 4), steps=400, n=40, lr=0.3))
+    assert result.metrics["status"].startswith("diverged at step ") and "(depth 1," in result.metrics["status"]
+    assert "lr=0.03" in result.metrics["status"]
     assert len(result.tables["grid"]) == 2
+    alone = EXP.execute(wd.Config(budget=1_000, depths=(4,), steps=400, n=40, lr=0.3))
+    assert alone.metrics["status"] == "ok" and alone.tables["grid"]["train_loss"][0] < 0.05
+    pd.testing.assert_frame_equal(result.tables["grid"].iloc[[1]].reset_index(drop=True), alone.tables["grid"])
 
 
 def test_progress_streams_partial_tables_the_charts_can_draw():

@@ -170,8 +170,9 @@ def train(config: Config, x: torch.Tensor, y: torch.Tensor, dev: torch.device,
     """One trainer per group of similar widths (mlp.group_widths) holding every (width, rate,
     repeat), one rate per model.
 
-    The engine stops a whole stack when one model diverges. In fixed mode that ends the run (the
-    status says where). In tuned mode the (width, rate) pairs that blew up are struck from the grid
+    The engine stops a whole stack when one model diverges; the other stacks train on. In fixed
+    mode that stack's curves end there (the status names every width that blew up, and a narrower
+    width sharing its stack is cut short with it). In tuned mode the (width, rate) pairs that blew up are struck from the grid
     and their group trains again from the start without them: every model starts from its own
     seed, so the others' curves are exactly what they would have been, for SGD and Adam alike
     (a restart costs the chunks run before it; Result.flops counts them)."""
@@ -286,11 +287,12 @@ def steps_ratio(summary: pd.DataFrame) -> float | None:
 
 def _status(config: Config, training: Training, chosen: Sequence[Member]) -> contract.Status:
     if config.lr_mode == "fixed":
-        for m in training.members:
-            if m.diverged():
-                return contract.warning(f"diverged at step {m.trainer.diverged_step} (width {m.width}): the loss blew up; "
-                                        f"try a smaller learning rate, e.g. lr={config.lr / 10:g}")
-        return contract.OK
+        blown = sorted((m.trainer.diverged_step, m.width) for m in training.members if m.diverged())
+        if not blown:
+            return contract.OK
+        (step, width), others = blown[0], "".join(f"; width {w} at step {s}" for s, w in blown[1:])
+        return contract.warning(f"diverged at step {step} (width {width}{others}): the loss blew up; "
+                                f"try a smaller learning rate, e.g. lr={config.lr / 10:g}")
     lost = sorted(set(config.widths) - {m.width for m in chosen})
     if lost:
         return contract.warning(f"width {', '.join(map(str, lost))} diverged at every rate of the grid "
