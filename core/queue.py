@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from core import cores
+
 #: Computations at once by default: one per core the process may use. Each concurrent run then
 #: gets one thread (core.device.rebalance); the app's small models use a second thread poorly (a
 #: small run: 0.06 s on one thread, 0.07-0.17 s on two, bench/threads.py), so one run per core finished the
 #: queue sooner than one two-thread run at a time in five of six recorded runs (close in the other, on an
 #: idle machine). Measured in tests/test_fair_queue.py; figures in docs/measurements/queue.txt and the README.
-DEFAULT_WORKERS = len(os.sched_getaffinity(0))
+DEFAULT_WORKERS = cores.usable()
 POLICIES = ("fifo", "shortest")
 #: Default policy: shortest estimated FLOPs first (measured: the median visitor gets the result
 #: sooner than first come, with the same longest wait; see DEFAULT_WORKERS).

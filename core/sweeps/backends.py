@@ -55,11 +55,6 @@ def error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
 
-def default_workers() -> int:
-    """The cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 #: Read by OpenMP and MKL when torch loads, which a worker does after it starts: a run's thread
 #: count set only later (torch.set_num_threads) left steps twice as slow here (1000 steps of
 #: widths 200 and 500: 2.8 s against 1.5 s), as Ray's workers, which start with these, were not.

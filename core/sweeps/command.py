@@ -8,7 +8,7 @@ import functools
 import sys
 from typing import Any
 
-from core import contract, registry
+from core import contract, cores, registry
 from core.contract import ConfigError, Experiment
 from core.store import open_store
 from core.sweeps import backends, table
@@ -50,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     keys = [*grid, *([SEED] if args.seeds > 1 and SEED not in grid else [])]
     check_points(experiment, configs, keys)
     device = resolve_device(args.device).type
-    workers = args.workers or backends.default_workers()
+    workers = args.workers or cores.usable()
     backend = (functools.partial(backends.local, workers=workers) if args.backend == "local"
                else functools.partial(backends.on_ray, address=args.address, workers=workers))
     results = open_store(by_default=True)
